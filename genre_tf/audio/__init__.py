@@ -1,0 +1,1 @@
+"""Audio decoding, constants and the synthetic demo dataset."""

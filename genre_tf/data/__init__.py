@@ -1,0 +1,1 @@
+"""Data layer shared by every system: discovery, song-level splits, tf.data decoding."""

@@ -1,0 +1,127 @@
+"""Find labelled clips: a GTZAN-style folder tree or a ``path,label`` CSV manifest.
+
+A *song* is one audio file; every split in ``genre_tf.data.splits`` is made over songs,
+so frames, crops or feature rows of one song never land in two splits.
+"""
+
+import csv
+import dataclasses
+import os
+
+from genre_tf.audio import params
+
+# Folders that GTZAN downloads wrap the genre folders in.
+_WRAPPER_FOLDERS = ("genres_original", "genres", "Data")
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+    """One labelled audio file.
+
+    Attributes:
+      path: absolute path.
+      label: class index into ``ClipIndex.class_names``.
+      song_id: the file's path relative to the data root, without extension
+        (``blues/blues.00012``); also how fixed split lists name it.
+    """
+    path: str
+    label: int
+    song_id: str
+
+
+@dataclasses.dataclass
+class ClipIndex:
+    """Every clip of a dataset with the class list (saved with each model)."""
+    clips: list
+    class_names: list
+    root: str
+
+    @property
+    def labels(self):
+        return [clip.label for clip in self.clips]
+
+    def check_every_class_has_clips(self, what="clips"):
+        """Raises ValueError naming each class that has no clips."""
+        counts = [0] * len(self.class_names)
+        for clip in self.clips:
+            counts[clip.label] += 1
+        if not self.clips:
+            raise ValueError(f"no usable {what} under {self.root}")
+        empty = [name for name, count in zip(self.class_names, counts) if count == 0]
+        if empty:
+            raise ValueError(f"classes with no usable {what} under {self.root}: "
+                             f"{', '.join(empty)}; add audio or remove those folders")
+
+
+def _is_audio(name):
+    return name.lower().endswith(params.AUDIO_EXTENSIONS) and not name.startswith(".")
+
+
+def _song_id(path, root):
+    relative = os.path.relpath(path, root)
+    return os.path.splitext(relative)[0].replace(os.sep, "/")
+
+
+def _unwrap(root):
+    """Descends into the folder a GTZAN download nests its genre folders in."""
+    for wrapper in _WRAPPER_FOLDERS:
+        candidate = os.path.join(root, wrapper)
+        if os.path.isdir(candidate):
+            return candidate
+    return root
+
+
+def discover_clips(data_dir):
+    """Indexes ``<root>/<label>/**/<file>.<audio ext>``, or a CSV manifest.
+
+    Args:
+      data_dir: a folder of label folders (GTZAN layout, optionally nested in
+        ``genres_original/``), or a ``.csv`` manifest with columns ``path,label``
+        (paths relative to the manifest's folder, or absolute).
+
+    Returns:
+      A ``ClipIndex`` with classes in sorted order and clips sorted by path.
+
+    Raises:
+      FileNotFoundError: ``data_dir`` does not exist.
+      ValueError: no audio is found, or a class folder holds no audio.
+    """
+    if not os.path.exists(data_dir):
+        raise FileNotFoundError(f"--data_dir {data_dir} does not exist")
+    if os.path.isfile(data_dir):
+        return read_manifest(data_dir)
+    root = _unwrap(os.path.abspath(data_dir))
+    class_names = sorted(
+        entry.name for entry in os.scandir(root)
+        if entry.is_dir() and not entry.name.startswith("."))
+    clips = []
+    for label, name in enumerate(class_names):
+        for folder, _, files in os.walk(os.path.join(root, name)):
+            clips.extend(
+                Clip(os.path.join(folder, f), label, _song_id(os.path.join(folder, f), root))
+                for f in files if _is_audio(f))
+    if not clips:
+        raise ValueError(
+            f"no audio files found under {root}: expected <root>/<genre>/<clip>"
+            f"{{{','.join(params.AUDIO_EXTENSIONS)}}} (GTZAN layout) or a path,label CSV")
+    index = ClipIndex(sorted(clips, key=lambda c: c.path), class_names, root)
+    index.check_every_class_has_clips("audio files")
+    return index
+
+
+def read_manifest(csv_path):
+    """Reads a ``path,label`` CSV (header row required) into a ``ClipIndex``."""
+    root = os.path.dirname(os.path.abspath(csv_path))
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise ValueError(f"{csv_path}: a manifest needs a header with columns path,label")
+    class_names = sorted({row["label"] for row in rows})
+    clips = []
+    for row in rows:
+        path = row["path"] if os.path.isabs(row["path"]) else os.path.join(root, row["path"])
+        clips.append(Clip(os.path.normpath(path), class_names.index(row["label"]),
+                          _song_id(path, root)))
+    index = ClipIndex(sorted(clips, key=lambda c: c.path), class_names, csv_path)
+    index.check_every_class_has_clips()
+    return index

@@ -1,0 +1,142 @@
+"""Song-level train / valid / test splits: shuffle splits, K-fold, and fixed lists.
+
+Every split here is over *songs* (indices into a list of songs), never over frames, crops
+or feature rows, so no song is in two parts of a split (the tests assert it).
+
+The study's protocol is a stratified shuffle split: 5 repeats, 20% of songs held out.
+We report accuracy on that held-out part and carve the early-stopping ``valid`` part out
+of the training songs (``validation_fraction``), so the reported number never chose an
+epoch. ``fixed_split`` reads the published fault-filtered GTZAN lists instead.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+from absl import logging
+
+
+@dataclasses.dataclass
+class Split:
+    """Song indices of one train/valid/test split."""
+    name: str
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+
+    def check_disjoint(self):
+        """Raises ValueError if any song is in two parts."""
+        for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
+            shared = np.intersect1d(getattr(self, a), getattr(self, b))
+            if shared.size:
+                raise ValueError(f"{self.name}: {shared.size} songs in both {a} and {b}")
+
+
+def _by_class(labels, rng):
+    """Shuffled song indices of each class."""
+    labels = np.asarray(labels)
+    return [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+
+
+def stratified_holdout(indices, labels, fraction, rng):
+    """Splits ``indices`` into (kept, held) with ``fraction`` of each class held."""
+    labels = np.asarray(labels)
+    held = []
+    for members in _by_class(labels[indices], rng):
+        n_held = int(round(fraction * members.size))
+        if members.size > 1:
+            n_held = min(max(n_held, 1), members.size - 1)
+        else:
+            n_held = 0
+        held.extend(indices[members[:n_held]])
+    held = np.sort(np.asarray(held, dtype=np.int64))
+    return np.setdiff1d(indices, held), held
+
+
+def _with_valid(name, train, test, labels, validation_fraction, rng):
+    train, valid = stratified_holdout(train, labels, validation_fraction, rng)
+    split = Split(name, train, valid, np.sort(test))
+    split.check_disjoint()
+    return split
+
+
+def stratified_shuffle_splits(labels, n_splits=5, test_size=0.2, validation_fraction=0.1,
+                              seed=0):
+    """``n_splits`` independent stratified random held-out sets (the study's protocol)."""
+    rng = np.random.default_rng(seed)
+    everything = np.arange(len(labels))
+    splits = []
+    for k in range(n_splits):
+        train, test = stratified_holdout(everything, labels, test_size, rng)
+        splits.append(_with_valid(f"split_{k}", train, test, labels, validation_fraction,
+                                  rng))
+    return splits
+
+
+def stratified_kfold(labels, n_folds=5, validation_fraction=0.1, seed=0):
+    """Stratified K-fold: each song is tested exactly once across the folds."""
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    offset = 0
+    for members in _by_class(labels, rng):
+        # Continue the round-robin across classes so fold sizes stay balanced.
+        fold_of[members] = (np.arange(members.size) + offset) % n_folds
+        offset += members.size
+    splits = []
+    for k in range(n_folds):
+        test = np.flatnonzero(fold_of == k)
+        train = np.flatnonzero(fold_of != k)
+        splits.append(_with_valid(f"fold_{k}", train, test, labels, validation_fraction,
+                                  rng))
+    return splits
+
+
+def read_split_list(path):
+    """Song ids from one list file (``blues/blues.00012.wav`` per line)."""
+    with open(path) as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    return [os.path.splitext(line.replace("\\", "/"))[0] for line in lines]
+
+
+def fixed_split(song_ids, split_dir):
+    """The split given by ``train.txt``, ``valid.txt`` and ``test.txt`` in ``split_dir``.
+
+    Listed songs missing from the data are counted and reported once (the mini GTZAN set
+    holds only some of the listed songs); data songs in no list are left out.
+
+    Raises:
+      FileNotFoundError: a list file is missing.
+      ValueError: a part of the split matches no song.
+    """
+    position = {song: i for i, song in enumerate(song_ids)}
+    parts = {}
+    for part in ("train", "valid", "test"):
+        path = os.path.join(split_dir, f"{part}.txt")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: fixed split needs train.txt, valid.txt, "
+                                    "test.txt")
+        listed = read_split_list(path)
+        found = [position[s] for s in listed if s in position]
+        if len(found) < len(listed):
+            logging.warning("%s: %d of %d listed songs are not in the data; using %d",
+                            path, len(listed) - len(found), len(listed), len(found))
+        if not found:
+            raise ValueError(f"{path}: none of its {len(listed)} songs is in the data")
+        parts[part] = np.sort(np.asarray(found, dtype=np.int64))
+    split = Split("fixed", parts["train"], parts["valid"], parts["test"])
+    split.check_disjoint()
+    return split
+
+
+def make_splits(kind, song_ids, labels, folds=5, test_size=0.2, validation_fraction=0.1,
+                split_dir=None, seed=0):
+    """Dispatches on ``kind`` in {"shuffle", "kfold", "fixed"}."""
+    if kind == "shuffle":
+        return stratified_shuffle_splits(labels, folds, test_size, validation_fraction, seed)
+    if kind == "kfold":
+        return stratified_kfold(labels, folds, validation_fraction, seed)
+    if kind == "fixed":
+        if not split_dir:
+            raise ValueError("--split=fixed needs --split_dir with train/valid/test.txt")
+        return [fixed_split(song_ids, split_dir)]
+    raise ValueError(f"unknown split kind {kind!r}; use shuffle, kfold or fixed")

@@ -1,0 +1,1 @@
+"""Song-level evaluation: frame/crop votes, per-class metrics, reports on disk."""

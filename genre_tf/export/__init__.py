@@ -1,0 +1,1 @@
+"""Export trained models as SavedModels (and TFLite) with their class list."""

@@ -1,0 +1,67 @@
+"""SavedModel export with the class list built in.
+
+``model.export`` gives only a bare ``serve`` endpoint; users of a genre model want the
+genre name. ``export_saved_model`` writes a ``keras.export.ExportArchive`` whose every
+endpoint returns ``probabilities``, ``class_id`` and ``class_name`` (the class list is a
+constant in the graph), and also writes ``class_names.txt`` beside it for humans.
+
+Reload with ``reloaded = tf.saved_model.load(path)`` and keep ``reloaded`` in a variable
+while calling ``reloaded.serve(...)``: its functions die with the object.
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+
+CLASS_NAMES_FILE = "class_names.txt"
+
+
+def _labelled(probabilities, class_table):
+    class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+    return {"probabilities": probabilities, "class_id": class_id,
+            "class_name": tf.gather(class_table, class_id)}
+
+
+def _labelling(function, class_table):
+    """Wraps a probabilities function so it also returns class ids and names."""
+    def endpoint(*args):
+        return _labelled(function(*args), class_table)
+    return endpoint
+
+
+def export_saved_model(model, export_dir, class_names, extra_endpoints=None):
+    """Writes ``model`` as a SavedModel whose endpoints name the predicted class.
+
+    Args:
+      model: a Keras model mapping its input to class probabilities.
+      export_dir: output folder (replaced if present).
+      class_names: label of each output index.
+      extra_endpoints: ``{name: (fn, input_signature)}`` where ``fn`` returns class
+        probabilities (e.g. a waveform front end followed by ``model``).
+
+    Returns:
+      ``export_dir``.
+    """
+    class_table = tf.constant(list(class_names))
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    input_spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype,
+                               name=model.inputs[0].name)
+    archive.add_endpoint("serve", lambda inputs: _labelled(model(inputs, training=False),
+                                                           class_table),
+                         input_signature=[input_spec])
+    for name, (function, signature) in (extra_endpoints or {}).items():
+        archive.add_endpoint(name, _labelling(function, class_table),
+                             input_signature=signature)
+    if tf.io.gfile.exists(export_dir):
+        tf.io.gfile.rmtree(export_dir)
+    archive.write_out(export_dir, verbose=False)
+    with open(os.path.join(export_dir, CLASS_NAMES_FILE), "w") as handle:
+        handle.write("\n".join(class_names) + "\n")
+    return export_dir
+
+
+def read_class_names(export_dir):
+    with open(os.path.join(export_dir, CLASS_NAMES_FILE)) as handle:
+        return [line.strip() for line in handle if line.strip()]

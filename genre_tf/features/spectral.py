@@ -1,0 +1,318 @@
+"""Spectral features in TensorFlow ops, numerically matched to librosa 0.11.
+
+Each ``compute_<feature>`` is one small function built on the previous ones, so the whole
+feature set of a clip shares one STFT per window size. librosa is used only to build
+constant filter banks (mel, chroma) at trace time; everything that touches audio is a TF
+op, so the functions run inside ``tf.data`` and inside an exported SavedModel.
+
+Shapes: waveform ``[..., samples]``; every frame-level output is ``[..., frames, bins]``
+(librosa's transpose). Frames are centred with zero padding of ``n_fft // 2`` samples on
+each side, like ``librosa.stft(center=True, pad_mode="constant")``, so frame counts match
+librosa: ``1 + samples // hop_length``.
+
+Intended differences from librosa, all tested:
+- ``compute_chroma_stft`` takes ``tuning`` (default 0.0) instead of estimating it per
+  clip: an estimate makes a clip's chroma depend on a noisy pitch histogram, and a fixed
+  tuning keeps the exported model a pure function of the waveform.
+- Computation is float32 (librosa mixes float32 and float64), so values agree to a
+  relative tolerance of about 1e-4, not bit for bit.
+"""
+
+import functools
+
+import librosa
+import numpy as np
+import tensorflow as tf
+
+# power_to_db defaults of librosa: floor and dynamic range of a dB spectrogram.
+DB_AMIN = 1e-10
+DB_TOP = 80.0
+# float32 "tiny" used by librosa.util.normalize to leave silent frames untouched.
+_TINY = float(np.finfo(np.float32).tiny)
+
+
+def _center_pad(waveform, n_fft, mode="CONSTANT"):
+    """Pads ``n_fft // 2`` samples on each side of the last axis, as librosa's center=True."""
+    pad = n_fft // 2
+    rank = waveform.shape.rank
+    paddings = [[0, 0]] * (rank - 1) + [[pad, pad]]
+    if mode == "EDGE":
+        first = tf.repeat(waveform[..., :1], pad, axis=-1)
+        last = tf.repeat(waveform[..., -1:], pad, axis=-1)
+        return tf.concat([first, waveform, last], axis=-1)
+    return tf.pad(waveform, paddings, mode=mode)
+
+
+def compute_stft(waveform, n_fft=1024, hop_length=512):
+    """Complex STFT of a waveform with a periodic Hann window, centred like librosa.
+
+    Args:
+      waveform: float32 ``[..., samples]``.
+      n_fft: FFT size and window length in samples.
+      hop_length: samples between frames.
+
+    Returns:
+      complex64 ``[..., frames, n_fft // 2 + 1]``.
+    """
+    waveform = tf.convert_to_tensor(waveform, tf.float32)
+    padded = _center_pad(waveform, n_fft)
+    return tf.signal.stft(
+        padded, frame_length=n_fft, frame_step=hop_length, fft_length=n_fft,
+        window_fn=tf.signal.hann_window, pad_end=False)
+
+
+def compute_stft_magnitude(waveform, n_fft=1024, hop_length=512):
+    """|STFT|: ``np.abs(librosa.stft(y, n_fft, hop_length))``, time-major."""
+    return tf.abs(compute_stft(waveform, n_fft, hop_length))
+
+
+def compute_power_spectrogram(waveform, n_fft=1024, hop_length=512):
+    """|STFT|^2, the input of mel, chroma and flatness."""
+    return tf.square(compute_stft_magnitude(waveform, n_fft, hop_length))
+
+
+def power_to_db(power, amin=DB_AMIN, top_db=DB_TOP):
+    """``librosa.power_to_db(S, ref=1.0)``: 10 log10, floored ``top_db`` below the peak.
+
+    The peak is taken over the last two axes (one spectrogram), so a batch of clips
+    gives the same numbers as one clip at a time.
+    """
+    log_spec = 10.0 * tf.math.log(tf.maximum(power, amin)) / tf.math.log(10.0)
+    if top_db is None:
+        return log_spec
+    peak = tf.reduce_max(log_spec, axis=[-2, -1], keepdims=True)
+    return tf.maximum(log_spec, peak - top_db)
+
+
+def compute_power_db(waveform, n_fft=1024, hop_length=512):
+    """Power spectrogram in dB, ``librosa.power_to_db(np.abs(stft) ** 2)``."""
+    return power_to_db(compute_power_spectrogram(waveform, n_fft, hop_length))
+
+
+@functools.lru_cache(maxsize=None)
+def mel_filterbank(sample_rate, n_fft, n_mels=128, fmin=0.0, fmax=None):
+    """librosa's Slaney mel filter bank, ``[n_fft // 2 + 1, n_mels]`` float32."""
+    bank = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels,
+                               fmin=fmin, fmax=fmax)
+    return bank.T.astype(np.float32)
+
+
+def compute_mel(waveform, sample_rate, n_fft=1024, hop_length=512, n_mels=128,
+                power=None):
+    """Mel power spectrogram, ``librosa.feature.melspectrogram`` (power 2.0).
+
+    Args:
+      waveform: float32 ``[..., samples]``.
+      sample_rate: Hz.
+      n_fft, hop_length, n_mels: as in librosa.
+      power: optional precomputed power spectrogram ``[..., frames, n_fft//2+1]`` so
+        several features share one STFT.
+
+    Returns:
+      float32 ``[..., frames, n_mels]``.
+    """
+    if power is None:
+        power = compute_power_spectrogram(waveform, n_fft, hop_length)
+    return tf.matmul(power, mel_filterbank(sample_rate, n_fft, n_mels))
+
+
+def compute_mfcc(waveform, sample_rate, n_fft=1024, hop_length=512, n_mfcc=20,
+                 n_mels=128, power=None):
+    """MFCC as ``librosa.feature.mfcc``: DCT-II (ortho) of the dB mel spectrogram.
+
+    Returns:
+      float32 ``[..., frames, n_mfcc]``.
+    """
+    mel_db = power_to_db(compute_mel(waveform, sample_rate, n_fft, hop_length, n_mels,
+                                     power=power))
+    return tf.signal.dct(mel_db, type=2, norm="ortho")[..., :n_mfcc]
+
+
+@functools.lru_cache(maxsize=None)
+def chroma_filterbank(sample_rate, n_fft, n_chroma=12, tuning=0.0):
+    """librosa's STFT-to-chroma filter bank, ``[n_fft // 2 + 1, n_chroma]`` float32."""
+    bank = librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, n_chroma=n_chroma,
+                                  tuning=tuning)
+    return bank.T.astype(np.float32)
+
+
+def _normalize_max(values):
+    """``librosa.util.normalize(norm=inf)`` over the last axis; silent frames stay 0."""
+    peak = tf.reduce_max(tf.abs(values), axis=-1, keepdims=True)
+    return values / tf.where(peak < _TINY, tf.ones_like(peak), peak)
+
+
+def _normalize_sum(values):
+    """``librosa.util.normalize(norm=1)`` over the last axis for non-negative values."""
+    total = tf.reduce_sum(values, axis=-1, keepdims=True)
+    return values / tf.where(total < _TINY, tf.ones_like(total), total)
+
+
+def compute_chroma_stft(waveform, sample_rate, n_fft=1024, hop_length=512, n_chroma=12,
+                        tuning=0.0, power=None):
+    """Chromagram from the power STFT, ``librosa.feature.chroma_stft(tuning=0.0)``.
+
+    Each frame is scaled so its largest pitch class is 1 (librosa's norm=inf).
+
+    Returns:
+      float32 ``[..., frames, n_chroma]``.
+    """
+    if power is None:
+        power = compute_power_spectrogram(waveform, n_fft, hop_length)
+    raw = tf.matmul(power, chroma_filterbank(sample_rate, n_fft, n_chroma, tuning))
+    return _normalize_max(raw)
+
+
+def fft_frequencies(sample_rate, n_fft):
+    """Centre frequency of each STFT bin in Hz, float32 ``[n_fft // 2 + 1]``."""
+    return np.linspace(0, sample_rate / 2, n_fft // 2 + 1).astype(np.float32)
+
+
+def compute_spectral_centroid(waveform, sample_rate, n_fft=1024, hop_length=512,
+                              magnitude=None):
+    """Spectral centroid in Hz per frame, ``librosa.feature.spectral_centroid``.
+
+    Returns:
+      float32 ``[..., frames, 1]``.
+    """
+    if magnitude is None:
+        magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
+    weights = _normalize_sum(magnitude)
+    freq = fft_frequencies(sample_rate, n_fft)
+    return tf.reduce_sum(weights * freq, axis=-1, keepdims=True)
+
+
+def compute_spectral_bandwidth(waveform, sample_rate, n_fft=1024, hop_length=512,
+                               magnitude=None, p=2.0):
+    """p-th order spectral bandwidth in Hz, ``librosa.feature.spectral_bandwidth``.
+
+    Returns:
+      float32 ``[..., frames, 1]``.
+    """
+    if magnitude is None:
+        magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
+    centroid = compute_spectral_centroid(waveform, sample_rate, n_fft, hop_length,
+                                         magnitude=magnitude)
+    freq = fft_frequencies(sample_rate, n_fft)
+    deviation = tf.abs(freq - centroid)
+    weighted = tf.reduce_sum(_normalize_sum(magnitude) * deviation ** p, axis=-1,
+                             keepdims=True)
+    return weighted ** (1.0 / p)
+
+
+def compute_spectral_rolloff(waveform, sample_rate, n_fft=1024, hop_length=512,
+                             magnitude=None, roll_percent=0.85):
+    """Frequency below which ``roll_percent`` of the magnitude lies, in Hz.
+
+    ``librosa.feature.spectral_rolloff``: the lowest bin whose cumulative magnitude
+    reaches ``roll_percent`` of the frame's total.
+
+    Returns:
+      float32 ``[..., frames, 1]``.
+    """
+    if magnitude is None:
+        magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
+    cumulative = tf.cumsum(magnitude, axis=-1)
+    threshold = roll_percent * cumulative[..., -1:]
+    first = tf.argmax(tf.cast(cumulative >= threshold, tf.int32), axis=-1)
+    freq = fft_frequencies(sample_rate, n_fft)
+    return tf.gather(freq, first)[..., tf.newaxis]
+
+
+@functools.lru_cache(maxsize=None)
+def contrast_bands(sample_rate, n_fft, n_bands=6, fmin=200.0, quantile=0.02):
+    """Bin indices and quantile counts of librosa's octave bands for spectral contrast.
+
+    Returns:
+      A tuple of ``(bin_indices, count)`` per band, exactly the bins librosa's
+      ``spectral_contrast`` sorts (including its one-bin overlaps between bands).
+    """
+    freq = fft_frequencies(sample_rate, n_fft)
+    octa = np.zeros(n_bands + 2)
+    octa[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
+    if np.any(octa[:-1] >= 0.5 * sample_rate):
+        raise ValueError(f"spectral contrast bands exceed Nyquist at sr={sample_rate}: "
+                         "reduce fmin or n_bands")
+    bands = []
+    for k, (f_low, f_high) in enumerate(zip(octa[:-1], octa[1:])):
+        in_band = np.logical_and(freq >= f_low, freq <= f_high)
+        idx = np.flatnonzero(in_band)
+        if idx.size == 0:
+            raise ValueError(f"spectral contrast band {k} ({f_low:.0f}-{f_high:.0f} Hz) "
+                             f"holds no STFT bin at n_fft={n_fft}: raise n_fft")
+        if k > 0:
+            in_band[idx[0] - 1] = True
+        if k == n_bands:
+            in_band[idx[-1] + 1:] = True
+        bins = np.flatnonzero(in_band)
+        count = int(max(np.rint(quantile * in_band.sum()), 1))
+        if k < n_bands:
+            bins = bins[:-1]
+        bands.append((tuple(int(b) for b in bins), count))
+    return tuple(bands)
+
+
+def compute_spectral_contrast(waveform, sample_rate, n_fft=1024, hop_length=512,
+                              magnitude=None, n_bands=6, fmin=200.0, quantile=0.02):
+    """Octave-band peak-to-valley contrast in dB, ``librosa.feature.spectral_contrast``.
+
+    Returns:
+      float32 ``[..., frames, n_bands + 1]``.
+    """
+    if magnitude is None:
+        magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
+    peaks, valleys = [], []
+    for bins, count in contrast_bands(sample_rate, n_fft, n_bands, fmin, quantile):
+        ordered = tf.sort(tf.gather(magnitude, bins, axis=-1), axis=-1)
+        valleys.append(tf.reduce_mean(ordered[..., :count], axis=-1))
+        peaks.append(tf.reduce_mean(ordered[..., -count:], axis=-1))
+    peak = tf.stack(peaks, axis=-1)
+    valley = tf.stack(valleys, axis=-1)
+    return power_to_db(peak) - power_to_db(valley)
+
+
+def compute_spectral_flatness(waveform, n_fft=1024, hop_length=512, magnitude=None,
+                              amin=DB_AMIN, power=2.0):
+    """Geometric over arithmetic mean of the power spectrum (Wiener entropy).
+
+    ``librosa.feature.spectral_flatness``: 1 for white noise, near 0 for a tone.
+
+    Returns:
+      float32 ``[..., frames, 1]``.
+    """
+    if magnitude is None:
+        magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
+    floored = tf.maximum(amin, magnitude ** power)
+    geometric = tf.exp(tf.reduce_mean(tf.math.log(floored), axis=-1, keepdims=True))
+    arithmetic = tf.reduce_mean(floored, axis=-1, keepdims=True)
+    return geometric / arithmetic
+
+
+def compute_zero_crossing_rate(waveform, frame_length=2048, hop_length=512,
+                               threshold=1e-10):
+    """Fraction of sign changes per frame, ``librosa.feature.zero_crossing_rate``.
+
+    Frames are centred with edge-value padding, as librosa does; samples within
+    ``threshold`` of zero count as positive.
+
+    Returns:
+      float32 ``[..., frames, 1]``.
+    """
+    waveform = tf.convert_to_tensor(waveform, tf.float32)
+    padded = _center_pad(waveform, frame_length, mode="EDGE")
+    frames = tf.signal.frame(padded, frame_length, hop_length)
+    negative = tf.logical_and(frames < 0.0, tf.abs(frames) > threshold)
+    changes = tf.cast(tf.not_equal(negative[..., 1:], negative[..., :-1]), tf.float32)
+    return tf.reduce_sum(changes, axis=-1, keepdims=True) / frame_length
+
+
+def compute_rms(waveform, frame_length=2048, hop_length=512):
+    """Root-mean-square energy per frame, ``librosa.feature.rms`` (centred, zero pad).
+
+    Returns:
+      float32 ``[..., frames, 1]``.
+    """
+    waveform = tf.convert_to_tensor(waveform, tf.float32)
+    frames = tf.signal.frame(_center_pad(waveform, frame_length), frame_length,
+                             hop_length)
+    return tf.sqrt(tf.reduce_mean(tf.square(frames), axis=-1, keepdims=True))

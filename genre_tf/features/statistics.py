@@ -1,0 +1,143 @@
+"""Summary statistics of frame-level features: the fixed-length input of system 1.
+
+The study summarises each frame-level feature (spectral centroid, MFCC, chroma, ...) by
+statistics over time, at several analysis window sizes, and concatenates them into one
+vector per clip. ``compute_feature_vector`` does that in TF ops, so it runs in
+``tf.data`` and inside the exported model; ``feature_names`` gives each column a name
+(``mfcc_03_mean_w2048``) for tables and reports.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from genre_tf.audio import params
+from genre_tf.features import rhythm, spectral
+
+
+def _mean(x):
+    return tf.reduce_mean(x, axis=-2)
+
+
+def _std(x):
+    return tf.math.reduce_std(x, axis=-2)
+
+
+def _standardised_moment(x, order):
+    centred = x - tf.reduce_mean(x, axis=-2, keepdims=True)
+    variance = tf.reduce_mean(centred ** 2, axis=-2)
+    return tf.reduce_mean(centred ** order, axis=-2) / (variance ** (order / 2) + 1e-12)
+
+
+# Statistics over the frame axis; each maps [..., frames, k] to [..., k].
+STATISTICS = {
+    "mean": _mean,
+    "std": _std,
+    "skew": lambda x: _standardised_moment(x, 3),
+    "kurtosis": lambda x: _standardised_moment(x, 4) - 3.0,
+    "min": lambda x: tf.reduce_min(x, axis=-2),
+    "max": lambda x: tf.reduce_max(x, axis=-2),
+}
+
+# Frame-level features summarised at every window size, with their widths.
+_N_CONTRAST_BANDS = 6
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig:
+    """What goes into a clip's feature vector; part of the feature-cache key.
+
+    Attributes:
+      sample_rate: rate the waveform is at, Hz.
+      window_sizes: STFT sizes (``n_fft``); the hop is ``n_fft // 4`` as in librosa.
+      statistics: names from ``STATISTICS`` applied to every frame-level feature.
+      n_mfcc: MFCC coefficients per frame.
+      tempo: whether to append librosa's global tempo estimate (BPM).
+    """
+    sample_rate: int = params.SAMPLE_RATE
+    window_sizes: tuple = (512, 1024, 2048, 4096)
+    statistics: tuple = ("mean", "std")
+    n_mfcc: int = 20
+    tempo: bool = True
+
+    def __post_init__(self):
+        unknown = set(self.statistics) - set(STATISTICS)
+        if unknown:
+            raise ValueError(f"unknown statistics {sorted(unknown)}; "
+                             f"choose from {sorted(STATISTICS)}")
+        if not self.window_sizes:
+            raise ValueError("window_sizes must name at least one n_fft")
+
+    @property
+    def min_samples(self):
+        """Shortest waveform that fills one frame of the largest window."""
+        return max(self.window_sizes)
+
+    def frame_features(self):
+        """(name, width) of each frame-level feature, in vector order."""
+        return (("mfcc", self.n_mfcc), ("chroma", 12), ("contrast", _N_CONTRAST_BANDS + 1),
+                ("centroid", 1), ("bandwidth", 1), ("rolloff", 1), ("flatness", 1),
+                ("zcr", 1), ("rms", 1))
+
+
+def compute_frame_features(waveform, config, n_fft):
+    """All frame-level features of one window size from one shared STFT.
+
+    Returns:
+      A dict name -> float32 ``[..., frames, width]``, in ``config.frame_features()``.
+    """
+    sr, hop = config.sample_rate, n_fft // 4
+    magnitude = spectral.compute_stft_magnitude(waveform, n_fft, hop)
+    power = tf.square(magnitude)
+    return {
+        "mfcc": spectral.compute_mfcc(waveform, sr, n_fft, hop, config.n_mfcc, power=power),
+        "chroma": spectral.compute_chroma_stft(waveform, sr, n_fft, hop, power=power),
+        "contrast": spectral.compute_spectral_contrast(waveform, sr, n_fft, hop,
+                                                       magnitude=magnitude),
+        "centroid": spectral.compute_spectral_centroid(waveform, sr, n_fft, hop,
+                                                       magnitude=magnitude),
+        "bandwidth": spectral.compute_spectral_bandwidth(waveform, sr, n_fft, hop,
+                                                         magnitude=magnitude),
+        "rolloff": spectral.compute_spectral_rolloff(waveform, sr, n_fft, hop,
+                                                     magnitude=magnitude),
+        "flatness": spectral.compute_spectral_flatness(waveform, n_fft, hop,
+                                                       magnitude=magnitude),
+        "zcr": spectral.compute_zero_crossing_rate(waveform, n_fft, hop),
+        "rms": spectral.compute_rms(waveform, n_fft, hop),
+    }
+
+
+def compute_feature_vector(waveform, config=FeatureConfig()):
+    """One clip's feature vector: statistics of every feature at every window size.
+
+    Args:
+      waveform: float32 ``[samples]`` (or ``[batch, samples]``) at
+        ``config.sample_rate``, at least ``config.min_samples`` long.
+      config: a ``FeatureConfig``.
+
+    Returns:
+      float32 ``[len(feature_names(config))]`` (or ``[batch, ...]``).
+    """
+    parts = []
+    for n_fft in config.window_sizes:
+        frame_features = compute_frame_features(waveform, config, n_fft)
+        for name, _ in config.frame_features():
+            for stat in config.statistics:
+                parts.append(STATISTICS[stat](frame_features[name]))
+    if config.tempo:
+        parts.append(rhythm.compute_tempo(waveform, config.sample_rate)[..., tf.newaxis])
+    return tf.concat(parts, axis=-1)
+
+
+def feature_names(config=FeatureConfig()):
+    """Column names of ``compute_feature_vector``'s output, in order."""
+    names = []
+    for n_fft in config.window_sizes:
+        for feature, width in config.frame_features():
+            for stat in config.statistics:
+                for k in range(width):
+                    suffix = f"_{k:02d}" if width > 1 else ""
+                    names.append(f"{feature}{suffix}_{stat}_w{n_fft}")
+    if config.tempo:
+        names.append("tempo")
+    return names

@@ -1,0 +1,1 @@
+"""One trainer and one cross-validation driver shared by every system."""
