@@ -91,8 +91,9 @@ def table_from_audio(index, config, cache_dir=None, short_clips="pad", report=No
         dataset = pipeline.waveform_dataset(
             [index.clips[i].path for i in todo], config.sample_rate, config.min_samples,
             short_clips, report)
+        vector_fn = statistics.feature_vector_function(config)
         dataset = dataset.map(
-            lambda waveform, k: (statistics.compute_feature_vector(waveform, config), k),
+            lambda waveform, k: (vector_fn(waveform), k),
             num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         progress = keras.utils.Progbar(len(todo), unit_name="clip")
         for vector, k in dataset.as_numpy_iterator():

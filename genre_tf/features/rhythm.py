@@ -16,17 +16,23 @@ from genre_tf.features import spectral
 
 
 def compute_onset_strength(waveform, sample_rate, n_fft=2048, hop_length=512,
-                           n_mels=128):
+                           n_mels=128, power=None):
     """Spectral-flux onset envelope, ``librosa.onset.onset_strength`` with defaults.
 
     The positive first difference of the dB mel spectrogram, averaged over mel bands,
     delayed so that each value lines up with the frame that holds the onset.
 
+    Args:
+      waveform: float32 ``[..., samples]``.
+      sample_rate, n_fft, hop_length, n_mels: as in librosa.
+      power: optional power spectrogram of the same ``n_fft``/``hop_length``, so a
+        caller that has one does not pay for a second STFT.
+
     Returns:
       float32 ``[..., frames]`` with the STFT's frame count.
     """
     mel_db = spectral.power_to_db(
-        spectral.compute_mel(waveform, sample_rate, n_fft, hop_length, n_mels))
+        spectral.compute_mel(waveform, sample_rate, n_fft, hop_length, n_mels, power=power))
     flux = tf.reduce_mean(tf.nn.relu(mel_db[..., 1:, :] - mel_db[..., :-1, :]), axis=-1)
     delay = 1 + n_fft // (2 * hop_length)
     rank = flux.shape.rank

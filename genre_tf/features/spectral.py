@@ -125,7 +125,21 @@ def compute_mfcc(waveform, sample_rate, n_fft=1024, hop_length=512, n_mfcc=20,
     """
     mel_db = power_to_db(compute_mel(waveform, sample_rate, n_fft, hop_length, n_mels,
                                      power=power))
-    return tf.signal.dct(mel_db, type=2, norm="ortho")[..., :n_mfcc]
+    return tf.matmul(mel_db, dct_matrix(n_mels, n_mfcc))
+
+
+@functools.lru_cache(maxsize=None)
+def dct_matrix(n_inputs, n_outputs):
+    """The first ``n_outputs`` orthonormal DCT-II basis vectors, ``[n_inputs, n_outputs]``.
+
+    A matmul with only the kept coefficients is several times faster than
+    ``tf.signal.dct`` followed by slicing, and equals scipy's ``dct(norm="ortho")``.
+    """
+    n = np.arange(n_inputs)[:, None]
+    k = np.arange(n_outputs)[None, :]
+    basis = np.cos(np.pi * k * (2 * n + 1) / (2 * n_inputs)) * np.sqrt(2.0 / n_inputs)
+    basis[:, 0] /= np.sqrt(2.0)
+    return basis.astype(np.float32)
 
 
 @functools.lru_cache(maxsize=None)
@@ -177,9 +191,15 @@ def compute_spectral_centroid(waveform, sample_rate, n_fft=1024, hop_length=512,
     """
     if magnitude is None:
         magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
-    weights = _normalize_sum(magnitude)
-    freq = fft_frequencies(sample_rate, n_fft)
-    return tf.reduce_sum(weights * freq, axis=-1, keepdims=True)
+    return _weighted_frequency_moment(magnitude, sample_rate, n_fft, 1)
+
+
+def _weighted_frequency_moment(magnitude, sample_rate, n_fft, order):
+    """sum_f |S| f^order / sum_f |S| per frame, as one matmul (0 for silent frames)."""
+    freq_power = fft_frequencies(sample_rate, n_fft).astype(np.float64) ** order
+    total = tf.reduce_sum(magnitude, axis=-1, keepdims=True)
+    moment = tf.matmul(magnitude, freq_power.astype(np.float32)[:, None])
+    return moment / tf.where(total < _TINY, tf.ones_like(total), total)
 
 
 def compute_spectral_bandwidth(waveform, sample_rate, n_fft=1024, hop_length=512,
@@ -193,6 +213,10 @@ def compute_spectral_bandwidth(waveform, sample_rate, n_fft=1024, hop_length=512
         magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
     centroid = compute_spectral_centroid(waveform, sample_rate, n_fft, hop_length,
                                          magnitude=magnitude)
+    if p == 2.0:
+        # E[(f - c)^2] = E[f^2] - c^2: two matmuls instead of a [frames, bins] pass.
+        second = _weighted_frequency_moment(magnitude, sample_rate, n_fft, 2)
+        return tf.sqrt(tf.nn.relu(second - tf.square(centroid)))
     freq = fft_frequencies(sample_rate, n_fft)
     deviation = tf.abs(freq - centroid)
     weighted = tf.reduce_sum(_normalize_sum(magnitude) * deviation ** p, axis=-1,
@@ -214,9 +238,9 @@ def compute_spectral_rolloff(waveform, sample_rate, n_fft=1024, hop_length=512,
         magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
     cumulative = tf.cumsum(magnitude, axis=-1)
     threshold = roll_percent * cumulative[..., -1:]
-    first = tf.argmax(tf.cast(cumulative >= threshold, tf.int32), axis=-1)
+    first = tf.searchsorted(cumulative, threshold, side="left")  # first bin >= threshold
     freq = fft_frequencies(sample_rate, n_fft)
-    return tf.gather(freq, first)[..., tf.newaxis]
+    return tf.gather(freq, first)
 
 
 @functools.lru_cache(maxsize=None)
@@ -263,9 +287,15 @@ def compute_spectral_contrast(waveform, sample_rate, n_fft=1024, hop_length=512,
         magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
     peaks, valleys = [], []
     for bins, count in contrast_bands(sample_rate, n_fft, n_bands, fmin, quantile):
-        ordered = tf.sort(tf.gather(magnitude, bins, axis=-1), axis=-1)
-        valleys.append(tf.reduce_mean(ordered[..., :count], axis=-1))
-        peaks.append(tf.reduce_mean(ordered[..., -count:], axis=-1))
+        band = magnitude[..., bins[0]:bins[-1] + 1]  # bands are contiguous bin ranges
+        if count == 1:
+            peaks.append(tf.reduce_max(band, axis=-1))
+            valleys.append(tf.reduce_min(band, axis=-1))
+            continue
+        # top_k of the few extreme bins is much cheaper than sorting the band.
+        peaks.append(tf.reduce_mean(tf.math.top_k(band, count, sorted=False).values, -1))
+        valleys.append(-tf.reduce_mean(tf.math.top_k(-band, count, sorted=False).values,
+                                       -1))
     peak = tf.stack(peaks, axis=-1)
     valley = tf.stack(valleys, axis=-1)
     return power_to_db(peak) - power_to_db(valley)
@@ -300,10 +330,14 @@ def compute_zero_crossing_rate(waveform, frame_length=2048, hop_length=512,
     """
     waveform = tf.convert_to_tensor(waveform, tf.float32)
     padded = _center_pad(waveform, frame_length, mode="EDGE")
-    frames = tf.signal.frame(padded, frame_length, hop_length)
-    negative = tf.logical_and(frames < 0.0, tf.abs(frames) > threshold)
-    changes = tf.cast(tf.not_equal(negative[..., 1:], negative[..., :-1]), tf.float32)
-    return tf.reduce_sum(changes, axis=-1, keepdims=True) / frame_length
+    negative = tf.logical_and(padded < 0.0, tf.abs(padded) > threshold)
+    # change[n]: sign differs from sample n-1 (change[0] = 0, like librosa's pad=False).
+    change = tf.cast(tf.not_equal(negative[..., 1:], negative[..., :-1]), tf.float32)
+    change = tf.pad(change, [[0, 0]] * (change.shape.rank - 1) + [[1, 0]])
+    # A frame's crossings exclude a change into its own first sample.
+    sums = _frame_sums(change, frame_length, hop_length)
+    first = change[..., ::hop_length][..., :tf.shape(sums)[-2], tf.newaxis]
+    return (sums - first) / frame_length
 
 
 def compute_rms(waveform, frame_length=2048, hop_length=512):
@@ -313,6 +347,23 @@ def compute_rms(waveform, frame_length=2048, hop_length=512):
       float32 ``[..., frames, 1]``.
     """
     waveform = tf.convert_to_tensor(waveform, tf.float32)
-    frames = tf.signal.frame(_center_pad(waveform, frame_length), frame_length,
-                             hop_length)
-    return tf.sqrt(tf.reduce_mean(tf.square(frames), axis=-1, keepdims=True))
+    squares = tf.square(_center_pad(waveform, frame_length))
+    sums = _frame_sums(squares, frame_length, hop_length)
+    return tf.sqrt(tf.nn.relu(sums) / frame_length)
+
+
+def _frame_sums(values, frame_length, hop_length):
+    """``tf.reduce_sum(tf.signal.frame(values, frame_length, hop_length), -1)[..., None]``.
+
+    When the hop divides the frame (always so for hop = n_fft / 4), values are summed in
+    hop-sized blocks once and each frame adds ``frame_length / hop`` block sums: O(samples)
+    work instead of O(samples * frame_length / hop), with no [frames, frame_length] copy.
+    """
+    if frame_length % hop_length:
+        return tf.reduce_sum(tf.signal.frame(values, frame_length, hop_length), axis=-1,
+                             keepdims=True)
+    blocks = tf.reduce_sum(tf.signal.frame(values, hop_length, hop_length), axis=-1)
+    per_frame = frame_length // hop_length
+    n_frames = tf.shape(blocks)[-1] - per_frame + 1
+    sums = tf.add_n([blocks[..., k:k + n_frames] for k in range(per_frame)])
+    return sums[..., tf.newaxis]

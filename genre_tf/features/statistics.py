@@ -24,9 +24,14 @@ def _std(x):
 
 
 def _standardised_moment(x, order):
+    """E[(x - mean)^order] / std^order over frames; 0 for a constant feature (as the
+    librosa twin's ``nan_to_num(scipy.stats.skew(...))``). No epsilon is added: the
+    variance of features like flatness is ~1e-6, which an epsilon would swamp."""
     centred = x - tf.reduce_mean(x, axis=-2, keepdims=True)
     variance = tf.reduce_mean(centred ** 2, axis=-2)
-    return tf.reduce_mean(centred ** order, axis=-2) / (variance ** (order / 2) + 1e-12)
+    scale = variance ** (order / 2)
+    safe = tf.where(scale > 0, scale, tf.ones_like(scale))
+    return tf.where(scale > 0, tf.reduce_mean(centred ** order, axis=-2) / safe, 0.0)
 
 
 # Statistics over the frame axis; each maps [..., frames, k] to [..., k].
@@ -80,16 +85,23 @@ class FeatureConfig:
                 ("zcr", 1), ("rms", 1))
 
 
+# librosa's tempo analysis: onset envelope from a 2048-point STFT with a 512 hop, which
+# is the hop (n_fft / 4) that the 2048 window of the feature vector already uses.
+_TEMPO_N_FFT, _TEMPO_HOP = 2048, 512
+
+
 def compute_frame_features(waveform, config, n_fft):
     """All frame-level features of one window size from one shared STFT.
 
     Returns:
-      A dict name -> float32 ``[..., frames, width]``, in ``config.frame_features()``.
+      A dict name -> float32 ``[..., frames, width]``, in ``config.frame_features()``,
+      plus ``"power"``, the power spectrogram they came from.
     """
     sr, hop = config.sample_rate, n_fft // 4
     magnitude = spectral.compute_stft_magnitude(waveform, n_fft, hop)
     power = tf.square(magnitude)
     return {
+        "power": power,
         "mfcc": spectral.compute_mfcc(waveform, sr, n_fft, hop, config.n_mfcc, power=power),
         "chroma": spectral.compute_chroma_stft(waveform, sr, n_fft, hop, power=power),
         "contrast": spectral.compute_spectral_contrast(waveform, sr, n_fft, hop,
@@ -101,7 +113,7 @@ def compute_frame_features(waveform, config, n_fft):
         "rolloff": spectral.compute_spectral_rolloff(waveform, sr, n_fft, hop,
                                                      magnitude=magnitude),
         "flatness": spectral.compute_spectral_flatness(waveform, n_fft, hop,
-                                                       magnitude=magnitude),
+                                                       magnitude=power, power=1.0),
         "zcr": spectral.compute_zero_crossing_rate(waveform, n_fft, hop),
         "rms": spectral.compute_rms(waveform, n_fft, hop),
     }
@@ -119,14 +131,43 @@ def compute_feature_vector(waveform, config=FeatureConfig()):
       float32 ``[len(feature_names(config))]`` (or ``[batch, ...]``).
     """
     parts = []
+    tempo_power = None
     for n_fft in config.window_sizes:
         frame_features = compute_frame_features(waveform, config, n_fft)
-        for name, _ in config.frame_features():
+        if n_fft == _TEMPO_N_FFT:
+            tempo_power = frame_features["power"]
+        # One [frames, 45] matrix per window: each statistic is one reduction, not 9.
+        stacked = tf.concat([frame_features[name] for name, _ in config.frame_features()],
+                            axis=-1)
+        per_stat = {stat: STATISTICS[stat](stacked) for stat in config.statistics}
+        offset = 0
+        for _, width in config.frame_features():
             for stat in config.statistics:
-                parts.append(STATISTICS[stat](frame_features[name]))
+                parts.append(per_stat[stat][..., offset:offset + width])
+            offset += width
     if config.tempo:
-        parts.append(rhythm.compute_tempo(waveform, config.sample_rate)[..., tf.newaxis])
+        onset = rhythm.compute_onset_strength(waveform, config.sample_rate, _TEMPO_N_FFT,
+                                              _TEMPO_HOP, power=tempo_power)
+        tempo = rhythm.compute_tempo(waveform, config.sample_rate, _TEMPO_HOP,
+                                     onset_envelope=onset)
+        parts.append(tempo[..., tf.newaxis])
     return tf.concat(parts, axis=-1)
+
+
+_VECTOR_FUNCTIONS = {}
+
+
+def feature_vector_function(config=FeatureConfig()):
+    """``compute_feature_vector`` as one ``tf.function`` per config, traced once.
+
+    Tracing the feature graph takes about a second; datasets and exported models that
+    call this share one trace instead of re-tracing per ``Dataset.map``.
+    """
+    if config not in _VECTOR_FUNCTIONS:
+        _VECTOR_FUNCTIONS[config] = tf.function(
+            lambda waveform: compute_feature_vector(waveform, config),
+            input_signature=[tf.TensorSpec([None], tf.float32)])
+    return _VECTOR_FUNCTIONS[config]
 
 
 def feature_names(config=FeatureConfig()):

@@ -1,0 +1,53 @@
+"""Synthetic audio with known answers, and the optional real-music folder."""
+
+import os
+
+import numpy as np
+import soundfile
+
+SR = 22050
+MINI_GTZAN = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "shared",
+                                           "data", "gtzan_mini"))
+SPLIT_LISTS = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..",
+                                            "shared", "data", "gtzan_splits",
+                                            "fault_filtered"))
+
+
+def tone(freq, seconds=2.0, sr=SR, amplitude=0.5):
+    t = np.arange(int(seconds * sr)) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def click_track(bpm, seconds=12.0, sr=SR):
+    """Short decaying noise bursts every beat: tempo ``bpm``."""
+    rng = np.random.default_rng(0)
+    y = np.zeros(int(seconds * sr), np.float32)
+    burst = (rng.standard_normal(int(0.02 * sr)) * np.exp(-np.arange(int(0.02 * sr)) / 60.0))
+    for start in np.arange(0, seconds, 60.0 / bpm):
+        i = int(start * sr)
+        y[i:i + burst.size] += burst[:max(0, min(burst.size, y.size - i))]
+    return y
+
+
+def music_like(seconds=3.0, sr=SR, seed=0):
+    """A chirp, a chord and noise: broadband, changing, deterministic."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    chirp = np.sin(2 * np.pi * (200 * t + 600 * t ** 2))
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0))
+    return (0.3 * chirp + 0.2 * chord + 0.05 * rng.standard_normal(t.size)).astype(
+        np.float32)
+
+
+def write_audio(path, waveform, sr=SR, subtype="PCM_16"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    soundfile.write(path, waveform, sr, subtype=subtype)
+    return path
+
+
+def real_clips(n=2):
+    """Paths of ``n`` real GTZAN clips from ../shared/data, or [] where absent."""
+    if not os.path.isdir(MINI_GTZAN):
+        return []
+    genres = sorted(os.listdir(MINI_GTZAN))
+    return [os.path.join(MINI_GTZAN, g, f"{g}.00000.wav") for g in genres[:n]]

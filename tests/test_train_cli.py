@@ -1,0 +1,125 @@
+"""train.py end to end on audio the test writes: metrics, plot, export, resume.
+
+Three "genres" of tones at well separated pitches plus noise make a task any working
+pipeline learns (chance is 1/3); one corrupt file must be skipped without stopping the run.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from genre_tf.features import statistics
+from tests import fixtures
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PITCH = {"low": 150.0, "mid": 700.0, "high": 3000.0}
+
+
+def _clip(genre, k):
+    rng = np.random.default_rng(k)
+    y = fixtures.tone(PITCH[genre] * (1 + 0.03 * k), seconds=1.0)
+    return (y + 0.05 * rng.standard_normal(y.size)).astype(np.float32)
+
+
+def _train(*args):
+    command = [sys.executable, os.path.join(ROOT, "train.py"), "--flagfile=" +
+               os.path.join(ROOT, "mlp.flags"), "--window_sizes=512,1024",
+               "--learning_rate=0.01", "--epochs=60", "--patience=0", "--folds=3",
+               "--log_every_epochs=0", *args]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                            timeout=600)
+    if result.returncode:
+        raise AssertionError(result.stdout + result.stderr[-4000:])
+    return result
+
+
+class TrainCliTest(tf.test.TestCase):
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+        super().tearDownClass()
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.work = tempfile.mkdtemp(prefix="genre_tf_cli_")
+        cls.data = os.path.join(cls.work, "data")
+        for genre in PITCH:
+            for k in range(6):
+                fixtures.write_audio(os.path.join(cls.data, genre, f"{genre}.{k:05d}.wav"),
+                                     _clip(genre, k))
+        with open(os.path.join(cls.data, "mid", "mid.00099.wav"), "wb") as handle:
+            handle.write(b"RIFF\x00\x00")
+        cls.output = os.path.join(cls.work, "run")
+        cls.cache = os.path.join(cls.work, "cache")
+        cls.first = _train(f"--data_dir={cls.data}", f"--output_dir={cls.output}",
+                           f"--cache_dir={cls.cache}")
+
+    def test_metrics_plot_and_skipped_file(self):
+        with open(os.path.join(self.output, "metrics.json")) as handle:
+            result = json.load(handle)
+        self.assertGreaterEqual(result["mean_accuracy"], 0.8)
+        self.assertIn("std_accuracy", result)
+        self.assertLen(result["splits"], 3)
+        self.assertEqual(result["level"], "song")
+        self.assertEqual(result["n_songs"], 18)
+        self.assertEqual(list(result["data"]["skipped"]),
+                         [os.path.join(self.data, "mid", "mid.00099.wav")])
+        self.assertIn("song-level accuracy", self.first.stdout)
+        with open(os.path.join(self.output, "confusion_matrix.png"), "rb") as handle:
+            self.assertEqual(handle.read(8), b"\x89PNG\r\n\x1a\n")
+        self.assertTrue(os.path.isfile(os.path.join(self.output, "flags.txt")))
+        self.assertTrue(os.path.isfile(os.path.join(self.output, "split_0", "history.csv")))
+
+    def test_exported_model_names_genres_from_features_and_waveforms(self):
+        export_dir = os.path.join(self.output, "saved_model")
+        with open(os.path.join(export_dir, "class_names.txt")) as handle:
+            self.assertEqual(handle.read().split(), ["high", "low", "mid"])
+        reloaded = tf.saved_model.load(export_dir)  # keep a reference while calling
+        config = statistics.FeatureConfig(window_sizes=(512, 1024))
+        for genre in PITCH:
+            y = _clip(genre, 7)  # a clip the model never saw
+            from_waveform = reloaded.classify_waveform(tf.constant(y))
+            self.assertEqual(from_waveform["class_name"].numpy()[0].decode(), genre)
+            from_features = reloaded.serve(
+                statistics.compute_feature_vector(y, config)[tf.newaxis])
+            self.assertAllClose(from_features["probabilities"],
+                                from_waveform["probabilities"], atol=1e-5)
+
+    def test_rerun_resumes_finished_splits(self):
+        before = os.path.getmtime(os.path.join(self.output, "split_1", "result.json"))
+        again = _train(f"--data_dir={self.data}", f"--output_dir={self.output}",
+                       f"--cache_dir={self.cache}", "--final_fit=false")
+        self.assertIn("split_1: already done", again.stderr)
+        self.assertEqual(os.path.getmtime(os.path.join(self.output, "split_1",
+                                                       "result.json")), before)
+
+    def test_features_csv(self):
+        csv_path = os.path.join(self.work, "features.csv")
+        rng = np.random.default_rng(0)
+        with open(csv_path, "w") as handle:
+            handle.write("filename,length,f1,f2,label\n")
+            for g, genre in enumerate(PITCH):
+                for k in range(10):
+                    for segment in range(3):
+                        f1, f2 = rng.normal(3.0 * g, 0.5), rng.normal(0, 1)
+                        handle.write(f"{genre}.{k:05d}.{segment}.wav,66149,{f1},{f2},"
+                                     f"{genre}\n")
+        output = os.path.join(self.work, "csv_run")
+        _train(f"--features_csv={csv_path}", f"--output_dir={output}",
+               "--final_fit=false")
+        with open(os.path.join(output, "metrics.json")) as handle:
+            result = json.load(handle)
+        self.assertEqual(result["n_songs"], 30)
+        self.assertGreaterEqual(result["mean_accuracy"], 0.8)
+
+
+if __name__ == "__main__":
+    tf.test.main()
