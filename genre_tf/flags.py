@@ -38,7 +38,8 @@ flags.DEFINE_integer("demo_clips_per_genre", 8,
                      "Clips per genre of the synthetic demo dataset.")
 
 # --- System ---------------------------------------------------------------------------
-flags.DEFINE_string("system", "mlp", "Which system to train: mlp.")
+flags.DEFINE_enum("system", "mlp", ["mlp", "cnn"],
+                  "Which system to train: mlp (feature statistics), cnn (spectrograms).")
 
 # --- Feature statistics (system 1) ----------------------------------------------------
 flags.DEFINE_list("window_sizes", ["512", "1024", "2048", "4096"],
@@ -48,10 +49,38 @@ flags.DEFINE_list("statistics", ["mean", "std"],
 flags.DEFINE_integer("n_mfcc", 20, "MFCC coefficients per frame.")
 flags.DEFINE_boolean("tempo", True, "Append the global tempo estimate (BPM).")
 
+# --- Spectrograms (system 2) ---------------------------------------------------------
+flags.DEFINE_list("spectrogram", ["mel"],
+                  "Spectrogram types, stacked as channels: stft_db, power_db, phase, "
+                  "chroma_stft, chroma_cqt, mfcc, mel, cqt, tempogram, tonnetz.")
+flags.DEFINE_integer("n_fft", 1024, "STFT size of the spectrograms (librosa's n_fft).")
+flags.DEFINE_integer("hop_length", 512, "Samples between spectrogram frames.")
+flags.DEFINE_integer("n_mels", 128, "Mel bands.")
+flags.DEFINE_integer("image_size", 512,
+                     "Resize each spectrogram to this square side (the study: 512); 0 "
+                     "keeps [bins, frames].")
+flags.DEFINE_float("crop_seconds", 0.0,
+                   "0: crop every clip to the shortest clip (the study). >0: train on "
+                   "random crops of this length and vote over all crops of a test song.")
+flags.DEFINE_float("crop_hop_seconds", 0.0,
+                   "Hop between evaluation crops; 0: half a crop.")
+flags.DEFINE_integer("crops_per_song", 1, "Random training crops per song per epoch.")
+flags.DEFINE_boolean("spectrogram_cache", False,
+                     "Cache deterministic spectrogram images on disk under --cache_dir.")
+
 # --- Model heads ----------------------------------------------------------------------
 flags.DEFINE_integer("hidden_units", 0,
                      "MLP hidden width; 0: mean of input and class counts (the study).")
 flags.DEFINE_float("dropout", 0.5, "Dropout rate of the head.")
+flags.DEFINE_integer("final_conv_dim", 4,
+                     "CNN: conv blocks are added until the map is this side (the study: 4).")
+flags.DEFINE_integer("base_filters", 16,
+                     "CNN: filters of the first block, doubled per block.")
+flags.DEFINE_integer("max_filters", 256, "CNN: most filters of a block.")
+flags.DEFINE_integer("fc_units", 256, "CNN: first fully connected width; the next is half.")
+flags.DEFINE_boolean("batch_norm", False, "CNN: batch normalisation after each conv.")
+flags.DEFINE_boolean("spec_augment", False,
+                     "CNN: SpecAugment frequency/time masking while training.")
 
 # --- Training -------------------------------------------------------------------------
 flags.DEFINE_float("learning_rate", 1e-4, "Adam's initial learning rate.")
