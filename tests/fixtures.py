@@ -51,3 +51,35 @@ def real_clips(n=2):
         return []
     genres = sorted(os.listdir(MINI_GTZAN))
     return [os.path.join(MINI_GTZAN, g, f"{g}.00000.wav") for g in genres[:n]]
+
+
+# Three "genres" of tones at well separated pitches: any working pipeline learns them.
+TONE_GENRES = {"low": 150.0, "mid": 700.0, "high": 3000.0}
+
+
+def tone_genre_clip(genre, k, seconds=1.0):
+    """Clip ``k`` of a tone genre: its pitch, detuned by 3% per k, plus noise."""
+    rng = np.random.default_rng(k)
+    y = tone(TONE_GENRES[genre] * (1 + 0.03 * k), seconds=seconds)
+    return (y + 0.05 * rng.standard_normal(y.size)).astype(np.float32)
+
+
+def write_tone_genres(root, per_genre=6, seconds=1.0):
+    """Writes ``<root>/<genre>/<genre>.000NN.wav`` for the tone genres; returns root."""
+    for genre in TONE_GENRES:
+        for k in range(per_genre):
+            write_audio(os.path.join(root, genre, f"{genre}.{k:05d}.wav"),
+                        tone_genre_clip(genre, k, seconds))
+    return root
+
+
+def run_train(*args, root=None):
+    """Runs train.py with ``args``; returns the CompletedProcess, raising on failure."""
+    import subprocess
+    import sys
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, os.path.join(root, "train.py"), *args],
+                            capture_output=True, text=True, cwd=root, timeout=900)
+    if result.returncode:
+        raise AssertionError(result.stdout + result.stderr[-4000:])
+    return result

@@ -7,8 +7,6 @@ pipeline learns (chance is 1/3); one corrupt file must be skipped without stoppi
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -17,26 +15,13 @@ import tensorflow as tf
 from genre_tf.features import statistics
 from tests import fixtures
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PITCH = {"low": 150.0, "mid": 700.0, "high": 3000.0}
-
-
-def _clip(genre, k):
-    rng = np.random.default_rng(k)
-    y = fixtures.tone(PITCH[genre] * (1 + 0.03 * k), seconds=1.0)
-    return (y + 0.05 * rng.standard_normal(y.size)).astype(np.float32)
+PITCH = fixtures.TONE_GENRES
 
 
 def _train(*args):
-    command = [sys.executable, os.path.join(ROOT, "train.py"), "--flagfile=" +
-               os.path.join(ROOT, "mlp.flags"), "--window_sizes=512,1024",
-               "--learning_rate=0.01", "--epochs=60", "--patience=0", "--folds=3",
-               "--log_every_epochs=0", *args]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                            timeout=600)
-    if result.returncode:
-        raise AssertionError(result.stdout + result.stderr[-4000:])
-    return result
+    return fixtures.run_train(
+        "--flagfile=mlp.flags", "--window_sizes=512,1024", "--learning_rate=0.01",
+        "--epochs=60", "--patience=0", "--folds=3", "--log_every_epochs=0", *args)
 
 
 class TrainCliTest(tf.test.TestCase):
@@ -50,11 +35,7 @@ class TrainCliTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.work = tempfile.mkdtemp(prefix="genre_tf_cli_")
-        cls.data = os.path.join(cls.work, "data")
-        for genre in PITCH:
-            for k in range(6):
-                fixtures.write_audio(os.path.join(cls.data, genre, f"{genre}.{k:05d}.wav"),
-                                     _clip(genre, k))
+        cls.data = fixtures.write_tone_genres(os.path.join(cls.work, "data"))
         with open(os.path.join(cls.data, "mid", "mid.00099.wav"), "wb") as handle:
             handle.write(b"RIFF\x00\x00")
         cls.output = os.path.join(cls.work, "run")
@@ -85,7 +66,7 @@ class TrainCliTest(tf.test.TestCase):
         reloaded = tf.saved_model.load(export_dir)  # keep a reference while calling
         config = statistics.FeatureConfig(window_sizes=(512, 1024))
         for genre in PITCH:
-            y = _clip(genre, 7)  # a clip the model never saw
+            y = fixtures.tone_genre_clip(genre, 7)  # a clip the model never saw
             from_waveform = reloaded.classify_waveform(tf.constant(y))
             self.assertEqual(from_waveform["class_name"].numpy()[0].decode(), genre)
             from_features = reloaded.serve(

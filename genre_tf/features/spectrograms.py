@@ -6,7 +6,7 @@
 Intended differences from librosa, each documented where it is built:
 - ``cqt`` is librosa's *pseudo* CQT (one long STFT times a fixed constant-Q basis,
   ``librosa.pseudo_cqt``), not the multi-rate ``librosa.cqt``; it equals
-  ``librosa.pseudo_cqt(tuning=0, sparsity=0)``; in dB it correlates about 0.9 with
+  ``librosa.pseudo_cqt(tuning=0, sparsity=0)``; in dB it correlates 0.8-0.9 with
   ``librosa.cqt`` on real music (the multi-rate CQT resolves low notes better).
 - ``chroma_cqt`` folds that 12-bins-per-octave pseudo-CQT into pitch classes; librosa
   folds a 36-bins-per-octave CQT with an estimated tuning (correlation about 0.7 on real

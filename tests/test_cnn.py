@@ -1,0 +1,125 @@
+"""System 2: the block builder reaches 4x4, SpecAugment, and train.py end to end."""
+
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from genre_tf.models import cnn
+from genre_tf.systems import spectrogram
+from tests import fixtures
+
+
+class BlockBuilderTest(tf.test.TestCase):
+
+    def test_map_is_final_side_before_the_dense_layers(self):
+        for shape, blocks in (((512, 512, 1), 7), ((64, 64, 3), 4), ((128, 128, 1), 5),
+                              ((256, 64, 2), 6), ((16, 16, 1), 2)):
+            with self.subTest(shape=shape):
+                images = np.random.default_rng(0).random((4, *shape), np.float32)
+                model = cnn.build_spectrogram_cnn(shape, 10, images, base_filters=4,
+                                                  fc_units=16)
+                self.assertEqual(cnn.conv_blocks_needed(shape), blocks)
+                self.assertEqual(cnn.final_map_side(model), (4, 4))
+                self.assertLen([l for l in model.layers if l.name.startswith("conv")],
+                               blocks)
+                self.assertEqual(model.get_layer("fc_half").units, 8)
+                self.assertEqual(model.output_shape, (None, 10))
+
+    def test_other_final_side_and_bad_sizes(self):
+        images = np.zeros((2, 64, 64, 1), np.float32)
+        model = cnn.build_spectrogram_cnn((64, 64, 1), 3, images, final_conv_dim=8)
+        self.assertEqual(cnn.final_map_side(model), (8, 8))
+        with self.assertRaisesRegex(ValueError, "not 4 x a power of two"):
+            cnn.conv_blocks_needed((100, 128, 1))
+
+    def test_standardisation_uses_the_given_training_images(self):
+        images = np.random.default_rng(1).normal(3.0, 2.0, (8, 16, 16, 1)).astype(np.float32)
+        model = cnn.build_spectrogram_cnn((16, 16, 1), 2, images)
+        layer = model.get_layer("standardize")
+        self.assertAllClose(float(np.ravel(layer.mean)[0]), images.mean(), rtol=1e-4)
+
+
+class SpecAugmentTest(tf.test.TestCase):
+
+    def test_masks_in_training_only(self):
+        layer = cnn.SpecAugment(max_freq=4, max_time=4, n_masks=2, seed=3)
+        x = tf.ones([8, 32, 32, 1])
+        self.assertAllEqual(layer(x, training=False), x)
+        masked = layer(x, training=True).numpy()
+        zeros = masked == 0
+        self.assertTrue(zeros.any())
+        self.assertLess(zeros.mean(), 0.5)
+        # Masks are whole rows (frequency) or columns (time) of an example.
+        for example in zeros[..., 0]:
+            rows, columns = example.all(axis=1), example.all(axis=0)
+            self.assertAllEqual(example, rows[:, None] | columns[None, :])
+        restored = cnn.SpecAugment.from_config(layer.get_config())
+        self.assertEqual(restored.max_freq, 4)
+
+
+class CropTest(tf.test.TestCase):
+
+    def test_crop_starts_cover_the_clip(self):
+        self.assertAllEqual(spectrogram.crop_starts(100, 40, 20), [0, 20, 40, 60])
+        self.assertAllEqual(spectrogram.crop_starts(30, 40, 20), [0])
+
+
+class CnnCliTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.work = tempfile.mkdtemp(prefix="genre_tf_cnn_")
+        cls.data = fixtures.write_tone_genres(os.path.join(cls.work, "data"), per_genre=6)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_crop_cnn_learns_and_votes_over_crops(self):
+        output = os.path.join(self.work, "plus")
+        # 32 mel bands x 32 frames per 0.72 s crop; 1 s clips give 2 evaluation crops.
+        fixtures.run_train(
+            "--flagfile=cnn_plus.flags", f"--data_dir={self.data}", f"--output_dir={output}",
+            f"--cache_dir={self.work}/cache", "--n_mels=32", "--crop_seconds=0.72",
+            "--crop_hop_seconds=0.25", "--crops_per_song=4", "--base_filters=8",
+            "--fc_units=32", "--epochs=12", "--patience=0", "--learning_rate=3e-3",
+            "--folds=2", "--log_every_epochs=0")
+        with open(os.path.join(output, "metrics.json")) as handle:
+            result = json.load(handle)
+        self.assertGreaterEqual(result["mean_accuracy"], 0.8)
+        self.assertIn("majority", result["votes"])
+        self.assertEqual(result["system"]["spectrograms"], ["mel"])
+        reloaded = tf.saved_model.load(os.path.join(output, "saved_model"))
+        for genre in fixtures.TONE_GENRES:
+            y = fixtures.tone_genre_clip(genre, 9, seconds=1.5)
+            out = reloaded.classify_waveform(tf.constant(y))
+            self.assertEqual(out["class_name"].numpy()[0].decode(), genre)
+
+    def test_study_cnn_stacks_types_and_exports(self):
+        output = os.path.join(self.work, "study")
+        fixtures.run_train(
+            "--flagfile=cnn.flags", f"--data_dir={self.data}", f"--output_dir={output}",
+            f"--cache_dir={self.work}/cache", "--spectrogram=mel,chroma_stft,tonnetz",
+            "--image_size=32", "--epochs=2", "--batch_size=8", "--folds=2",
+            "--spectrogram_cache", "--log_every_epochs=0")
+        with open(os.path.join(output, "metrics.json")) as handle:
+            result = json.load(handle)
+        self.assertLen(result["splits"], 2)
+        self.assertEqual(result["n_songs"], 18)
+        reloaded = tf.saved_model.load(os.path.join(output, "saved_model"))
+        out = reloaded.classify_waveform(tf.constant(fixtures.tone_genre_clip("low", 0)))
+        self.assertEqual(out["probabilities"].shape, (1, 3))
+        self.assertAllClose(tf.reduce_sum(out["probabilities"]), 1.0, atol=1e-5)
+        images = tf.zeros([2, 32, 32, 3])
+        self.assertEqual(reloaded.serve(images)["class_id"].shape, (2,))
+        self.assertNotEmpty(os.listdir(os.path.join(self.work, "cache", "spectrograms")))
+
+
+if __name__ == "__main__":
+    tf.test.main()
