@@ -38,8 +38,9 @@ flags.DEFINE_integer("demo_clips_per_genre", 8,
                      "Clips per genre of the synthetic demo dataset.")
 
 # --- System ---------------------------------------------------------------------------
-flags.DEFINE_enum("system", "mlp", ["mlp", "cnn"],
-                  "Which system to train: mlp (feature statistics), cnn (spectrograms).")
+flags.DEFINE_enum("system", "mlp", ["mlp", "cnn", "embedding"],
+                  "Which system to train: mlp (feature statistics), cnn (spectrograms), "
+                  "embedding (pretrained backbone + dense head).")
 
 # --- Feature statistics (system 1) ----------------------------------------------------
 flags.DEFINE_list("window_sizes", ["512", "1024", "2048", "4096"],
@@ -68,9 +69,26 @@ flags.DEFINE_integer("crops_per_song", 1, "Random training crops per song per ep
 flags.DEFINE_boolean("spectrogram_cache", False,
                      "Cache deterministic spectrogram images on disk under --cache_dir.")
 
+# --- Pretrained backbones (system 3) --------------------------------------------------
+flags.DEFINE_enum("backbone", "MSD_musicnn",
+                  ["vggish", "yamnet", "MSD_musicnn", "MTT_musicnn"],
+                  "Embedding model: TF-Hub vggish/yamnet, or musicnn (offline, from the "
+                  "pip package musicnn).")
+flags.DEFINE_string("backbone_handle", None,
+                    "TF-Hub handle or local SavedModel folder of a hub backbone; default "
+                    "the published handle (https://tfhub.dev/google/vggish/1). "
+                    "TFHUB_CACHE_DIR is honoured.")
+flags.DEFINE_string("backbone_layer", None,
+                    "musicnn embedding: max_pool (default), mean_pool, penultimate, "
+                    "taggram.")
+flags.DEFINE_float("frame_hop_seconds", 0.0,
+                   "Hop between backbone frames; 0: the backbone's own (VGGish 0.96 s, "
+                   "musicnn 3 s).")
+
 # --- Model heads ----------------------------------------------------------------------
-flags.DEFINE_integer("hidden_units", 0,
-                     "MLP hidden width; 0: mean of input and class counts (the study).")
+flags.DEFINE_list("hidden_units", ["0"],
+                  "Widths of the dense head's hidden layers; 0: mean of input and class "
+                  "counts (the study's MLP).")
 flags.DEFINE_float("dropout", 0.5, "Dropout rate of the head.")
 flags.DEFINE_integer("final_conv_dim", 4,
                      "CNN: conv blocks are added until the map is this side (the study: 4).")

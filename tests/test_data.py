@@ -152,7 +152,8 @@ class FeatureTableTest(tf.test.TestCase):
         config = statistics.FeatureConfig(window_sizes=(512, 1024), tempo=False)
         cache = os.path.join(self.get_temp_dir(), "cache")
         report = pipeline.DecodeReport()
-        table = feature_table.table_from_audio(index, config, cache, report=report)
+        extractor = feature_table.statistics_extractor(config)
+        table = feature_table.table_from_audio(index, extractor, cache, report=report)
         self.assertEqual(table.features.shape, (6, len(statistics.feature_names(config))))
         self.assertLen(report.skipped, 1)
         self.assertNotIn("jazz/jazz.00009", table.song_ids)
@@ -160,7 +161,7 @@ class FeatureTableTest(tf.test.TestCase):
         cached_files = os.listdir(os.path.join(cache, "features", os.listdir(
             os.path.join(cache, "features"))[0]))
         self.assertLen(cached_files, 6)
-        again = feature_table.table_from_audio(index, config, cache)
+        again = feature_table.table_from_audio(index, extractor, cache)
         self.assertAllClose(again.features, table.features)
 
     def test_table_from_csv_groups_segments_by_song(self):

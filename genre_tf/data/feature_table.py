@@ -1,8 +1,9 @@
-"""Feature tables for system 1: rows of clip-level feature vectors grouped by song.
+"""Feature tables: rows of features grouped by song, for systems 1 and 3.
 
-A table comes either from audio (``table_from_audio``: decode and summarise every clip in
-one parallel tf.data pass, caching each clip's vector on disk by file content) or from a
-published features CSV (``table_from_csv``: GTZAN's ``features_30_sec.csv`` has one row
+A table comes either from audio (``table_from_audio``: decode every clip and run an
+``Extractor`` over it in one parallel tf.data pass, caching each clip's rows on disk by
+file content: one statistics vector per clip for system 1, one pretrained embedding per
+frame for system 3) or from a published features CSV (``table_from_csv``: GTZAN's ``features_30_sec.csv`` has one row
 per song; ``features_3_sec.csv`` has ten 3-second rows per song, which stay grouped).
 """
 
@@ -59,52 +60,84 @@ def file_digest(path):
     return digest.hexdigest()
 
 
-def _config_key(config):
+@dataclasses.dataclass(frozen=True)
+class Extractor:
+    """Turns one decoded clip into feature rows; shared by systems 1 and 3.
+
+    Attributes:
+      key: identifies the rows for the cache (settings or backbone and layer).
+      sample_rate: rate clips are decoded at.
+      min_samples: shorter clips are padded or skipped.
+      function: ``tf.function`` from a float32 waveform ``[samples]`` to ``[rows, dim]``.
+      names: ``dim`` column names.
+    """
+    key: str
+    sample_rate: int
+    min_samples: int
+    function: object
+    names: tuple
+
+
+def statistics_extractor(config):
+    """One row per clip: ``statistics.compute_feature_vector`` (system 1)."""
     text = json.dumps(dataclasses.asdict(config), sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
+    vector_fn = statistics.feature_vector_function(config)
+    return Extractor("statistics-" + hashlib.sha1(text.encode()).hexdigest()[:12],
+                     config.sample_rate, config.min_samples,
+                     lambda waveform: vector_fn(waveform)[tf.newaxis],
+                     tuple(statistics.feature_names(config)))
 
 
-def table_from_audio(index, config, cache_dir=None, short_clips="pad", report=None):
-    """Feature vector of every clip of a ``ClipIndex`` (one row per song).
+def backbone_extractor(backbone):
+    """One row per backbone frame: a pretrained embedding (system 3)."""
+    function = tf.function(backbone.__call__,
+                           input_signature=[tf.TensorSpec([None], tf.float32)])
+    return Extractor("embedding-" + hashlib.sha1(backbone.key.encode()).hexdigest()[:12],
+                     backbone.sample_rate, backbone.min_samples, function,
+                     tuple(f"{backbone.name}_{k}" for k in range(backbone.dim)))
 
-    Clips already in ``cache_dir`` (same bytes, same ``FeatureConfig``) are loaded;
-    the rest are decoded and summarised in one parallel tf.data pass, with a progress
-    bar. Files that cannot be decoded are skipped and recorded in ``report``.
+
+def table_from_audio(index, extractor, cache_dir=None, short_clips="pad", report=None):
+    """Feature rows of every clip of a ``ClipIndex``, grouped by song.
+
+    Clips already in ``cache_dir`` (same bytes, same ``extractor.key``) are loaded; the
+    rest are decoded and run through the extractor in one parallel tf.data pass, with a
+    progress bar, and cached. Files that cannot be decoded are skipped and recorded in
+    ``report``.
 
     Raises:
-      ValueError: after skipping, a class has no clips left.
+      ValueError: no clip decodes, or a class has no clips left.
     """
     report = report if report is not None else pipeline.DecodeReport()
-    cache = os.path.join(cache_dir, "features", _config_key(config)) if cache_dir else None
+    cache = os.path.join(cache_dir, "features", extractor.key) if cache_dir else None
     if cache:
         os.makedirs(cache, exist_ok=True)
     digests = [file_digest(c.path) if cache and os.path.isfile(c.path) else None
                for c in index.clips]
-    vectors = {}
+    rows = {}
     for i, digest in enumerate(digests):
         cached = digest and os.path.join(cache, digest + ".npy")
         if cached and os.path.isfile(cached):
-            vectors[i] = np.load(cached)
-    todo = [i for i in range(len(index.clips)) if i not in vectors]
+            rows[i] = np.load(cached)
+    todo = [i for i in range(len(index.clips)) if i not in rows]
     if todo:
-        logging.info("Computing features of %d clips (%d cached)", len(todo), len(vectors))
+        logging.info("Computing %s of %d clips (%d cached)", extractor.key, len(todo),
+                     len(rows))
         dataset = pipeline.waveform_dataset(
-            [index.clips[i].path for i in todo], config.sample_rate, config.min_samples,
-            short_clips, report)
-        vector_fn = statistics.feature_vector_function(config)
-        dataset = dataset.map(
-            lambda waveform, k: (vector_fn(waveform), k),
-            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+            [index.clips[i].path for i in todo], extractor.sample_rate,
+            extractor.min_samples, short_clips, report)
+        dataset = dataset.map(lambda waveform, k: (extractor.function(waveform), k),
+                              num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         progress = keras.utils.Progbar(len(todo), unit_name="clip")
-        for vector, k in dataset.as_numpy_iterator():
+        for clip_rows, k in dataset.as_numpy_iterator():
             i = todo[k]
-            vectors[i] = vector
+            rows[i] = clip_rows
             if digests[i]:
-                np.save(os.path.join(cache, digests[i] + ".npy"), vector)
+                np.save(os.path.join(cache, digests[i] + ".npy"), clip_rows)
             progress.add(1)
         progress.update(len(todo), finalize=True)
     logging.info("Features: %s", report.summary(len(index.clips)))
-    kept = sorted(vectors)
+    kept = sorted(rows)
     if not kept:
         raise ValueError(f"no clip under {index.root} could be decoded: "
                          f"{len(report.skipped)} skipped")
@@ -114,12 +147,12 @@ def table_from_audio(index, config, cache_dir=None, short_clips="pad", report=No
         raise ValueError("classes with no decodable clips: "
                          + ", ".join(index.class_names[c] for c in missing))
     return FeatureTable(
-        features=np.stack([vectors[i] for i in kept]).astype(np.float32),
-        row_song=np.arange(len(kept)),
+        features=np.concatenate([rows[i] for i in kept]).astype(np.float32),
+        row_song=np.repeat(np.arange(len(kept)), [len(rows[i]) for i in kept]),
         song_ids=[index.clips[i].song_id for i in kept],
         song_labels=labels,
         class_names=list(index.class_names),
-        feature_names=statistics.feature_names(config))
+        feature_names=list(extractor.names))
 
 
 def _song_of(filename):

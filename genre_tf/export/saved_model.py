@@ -30,7 +30,8 @@ def _labelling(function, class_table):
     return endpoint
 
 
-def export_saved_model(model, export_dir, class_names, extra_endpoints=None):
+def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
+                       trackables=()):
     """Writes ``model`` as a SavedModel whose endpoints name the predicted class.
 
     Args:
@@ -39,6 +40,8 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None):
       class_names: label of each output index.
       extra_endpoints: ``{name: (fn, input_signature)}`` where ``fn`` returns class
         probabilities (e.g. a waveform front end followed by ``model``).
+      trackables: other objects those endpoints use (a backbone layer or TF-Hub
+        module), saved with the model.
 
     Returns:
       ``export_dir``.
@@ -46,6 +49,13 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None):
     class_table = tf.constant(list(class_names))
     archive = keras.export.ExportArchive()
     archive.track(model)
+    for position, trackable in enumerate(trackables):
+        if isinstance(trackable, keras.layers.Layer):
+            archive.track(trackable)
+        # Plain tf.Modules (TF-Hub models) are tracked as attributes of the archive.
+        module = getattr(trackable, "module", None)
+        if module is not None:
+            setattr(archive, f"backbone_module_{position}", module)
     input_spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype,
                                name=model.inputs[0].name)
     archive.add_endpoint("serve", lambda inputs: _labelled(model(inputs, training=False),

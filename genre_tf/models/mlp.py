@@ -1,4 +1,5 @@
-"""System 1's head: the study's one-hidden-layer MLP on feature statistics."""
+"""The dense head of systems 1 and 3: the study's MLP on feature statistics, and the
+classifier on pretrained embeddings."""
 
 import keras
 
@@ -8,8 +9,12 @@ def default_hidden_units(n_features, n_classes):
     return max(1, (n_features + n_classes) // 2)
 
 
-def build_mlp(n_features, n_classes, train_features, hidden_units=0, dropout=0.5):
-    """Standardise -> Dense(ReLU) -> Dropout -> Dense(softmax).
+def build_mlp(n_features, n_classes, train_features, hidden_units=(0,), dropout=0.5,
+              name="feature_mlp"):
+    """Standardise -> [Dense(ReLU) -> Dropout] per hidden layer -> Dense(softmax).
+
+    System 1 uses one hidden layer (the study); system 3 puts the same head on
+    pretrained embeddings.
 
     Standardisation is a Normalization layer adapted to the *training* rows only, so the
     model takes raw feature vectors and no test statistics leak into training.
@@ -18,18 +23,21 @@ def build_mlp(n_features, n_classes, train_features, hidden_units=0, dropout=0.5
       n_features: input width.
       n_classes: output width.
       train_features: float ``[rows, n_features]`` of the training split.
-      hidden_units: hidden width; 0 means ``default_hidden_units``.
-      dropout: dropout rate after the hidden layer.
+      hidden_units: width of each hidden layer; 0 means ``default_hidden_units``.
+      dropout: dropout rate after each hidden layer.
+      name: the model's name.
 
     Returns:
       An uncompiled ``keras.Model`` from ``features`` to class probabilities.
     """
-    hidden_units = hidden_units or default_hidden_units(n_features, n_classes)
     standardize = keras.layers.Normalization(axis=-1, name="standardize")
     standardize.adapt(train_features)
     inputs = keras.Input((n_features,), name="features")
     x = standardize(inputs)
-    x = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(x)
-    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    for depth, units in enumerate(hidden_units):
+        suffix = f"_{depth}" if depth else ""
+        units = units or default_hidden_units(n_features, n_classes)
+        x = keras.layers.Dense(units, activation="relu", name="hidden" + suffix)(x)
+        x = keras.layers.Dropout(dropout, name="dropout" + suffix)(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="feature_mlp")
+    return keras.Model(inputs, outputs, name=name)

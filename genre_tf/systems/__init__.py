@@ -4,11 +4,12 @@ Everything else (splits, trainer, evaluation, export) is shared. Adding a system
 module here, one entry in ``SYSTEMS`` and one flag file at the project root.
 """
 
-from genre_tf.systems import feature_stats, spectrogram
+from genre_tf.systems import embedding, feature_stats, spectrogram
 
 SYSTEMS = {
     "mlp": feature_stats.FeatureStatsSystem,
     "cnn": spectrogram.SpectrogramSystem,
+    "embedding": embedding.EmbeddingSystem,
 }
 
 

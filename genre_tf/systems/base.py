@@ -48,6 +48,10 @@ class System(abc.ABC):
         del model
         return {}
 
+    def export_trackables(self):
+        """Objects the exported endpoints use besides the model (e.g. a backbone)."""
+        return []
+
     def describe(self):
         """The settings recorded in metrics.json."""
         return {"system": self.name}

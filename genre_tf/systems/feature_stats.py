@@ -23,7 +23,7 @@ class FeatureStatsSystem(base.System):
     name = "mlp"
 
     def __init__(self, data_dir=None, features_csv=None, config=statistics.FeatureConfig(),
-                 cache_dir=None, short_clips="pad", hidden_units=0, dropout=0.5):
+                 cache_dir=None, short_clips="pad", hidden_units=(0,), dropout=0.5):
         super().__init__()
         if not data_dir and not features_csv:
             raise ValueError("system mlp needs --data_dir or --features_csv")
@@ -32,7 +32,7 @@ class FeatureStatsSystem(base.System):
         self.config = config
         self.cache_dir = cache_dir
         self.short_clips = short_clips
-        self.hidden_units = hidden_units
+        self.hidden_units = tuple(hidden_units)
         self.dropout = dropout
         self.table = None
 
@@ -44,7 +44,11 @@ class FeatureStatsSystem(base.System):
             tempo=flag_values.tempo)
         return cls(flag_values.data_dir, flag_values.features_csv, config,
                    flag_values.cache_dir, flag_values.short_clips,
-                   flag_values.hidden_units, flag_values.dropout)
+                   [int(u) for u in flag_values.hidden_units], flag_values.dropout)
+
+    def extractor(self):
+        """What turns a decoded clip into table rows."""
+        return feature_table.statistics_extractor(self.config)
 
     def prepare(self, report):
         if self.features_csv:
@@ -52,7 +56,7 @@ class FeatureStatsSystem(base.System):
         else:
             index = discovery.discover_clips(self.data_dir)
             self.table = feature_table.table_from_audio(
-                index, self.config, self.cache_dir, self.short_clips, report)
+                index, self.extractor(), self.cache_dir, self.short_clips, report)
         self.song_ids = self.table.song_ids
         self.song_labels = self.table.song_labels
         self.class_names = self.table.class_names
@@ -97,8 +101,6 @@ class FeatureStatsSystem(base.System):
             "features": dataclasses.asdict(self.config) if not self.features_csv
             else {"features_csv": self.features_csv},
             "n_features": int(self.table.features.shape[1]) if self.table else None,
-            "hidden_units": self.hidden_units or (
-                mlp.default_hidden_units(self.table.features.shape[1],
-                                         len(self.class_names)) if self.table else None),
+            "hidden_units": list(self.hidden_units),
             "dropout": self.dropout,
         }

@@ -146,6 +146,6 @@ def run_experiment(system, make_splits, config, output_dir, seed=0, final_fit=Tr
         model = train_split(system, split, config, os.path.join(output_dir, "final"), seed)
         export_dir = saved_model.export_saved_model(
             model, os.path.join(output_dir, SAVED_MODEL_DIR), system.class_names,
-            system.export_endpoints(model))
+            system.export_endpoints(model), system.export_trackables())
         logging.info("Exported SavedModel to %s", export_dir)
     return payload

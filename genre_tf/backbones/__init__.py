@@ -1,0 +1,23 @@
+"""Pretrained audio backbones behind one interface: a frozen Keras layer that maps a
+mono waveform at ``backbone.sample_rate`` to one embedding per frame, ``[frames, dim]``.
+
+- ``hub``: any TF-Hub audio embedding model with VGGish's signature (VGGish, YAMNet),
+  by handle, local folder or ``TFHUB_CACHE_DIR``.
+- ``musicnn``: the MSD/MTT musicnn and VGG taggers of the PyPI package ``musicnn``
+  (ISC licence), rebuilt in Keras and loaded from its TF1 checkpoints: a real pretrained
+  music backbone that works offline.
+"""
+
+from genre_tf.backbones import hub_backbone, musicnn
+
+
+def create_backbone(name, handle=None, layer=None, frame_hop_seconds=None):
+    """Builds the backbone ``name`` ("vggish", "yamnet", or a musicnn model name)."""
+    if name in hub_backbone.KNOWN_HUB_MODELS:
+        return hub_backbone.HubBackbone(handle or hub_backbone.KNOWN_HUB_MODELS[name].handle,
+                                        model=name, frame_hop_seconds=frame_hop_seconds)
+    if name in musicnn.MODELS:
+        return musicnn.MusicnnBackbone(name, layer=layer or "max_pool",
+                                       frame_hop_seconds=frame_hop_seconds)
+    raise ValueError(f"unknown backbone {name!r}; choose from "
+                     f"{', '.join(sorted(hub_backbone.KNOWN_HUB_MODELS) + sorted(musicnn.MODELS))}")

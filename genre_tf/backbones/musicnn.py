@@ -1,0 +1,196 @@
+"""musicnn rebuilt as a Keras functional model and loaded from its TF1 checkpoints.
+
+The PyPI package ``musicnn`` 0.1.0 ships checkpoints of taggers trained on the Million
+Song Dataset (``MSD_musicnn``, 50 tags) and MagnaTagATune (``MTT_musicnn``); its own code
+is TF1 graph code. ``build_musicnn`` reproduces the published architecture layer for layer
+(musically motivated front end: timbral 7x38 / 7x67 and temporal 128/64/32 filters
+max-pooled over frequency; a dense-residual mid end of 7-frame convolutions; temporal
+max and mean pooling; dense 200 -> tags), with layer names equal to the checkpoint's
+variable scopes, so ``load_checkpoint`` is a name-for-name copy. Its input, log-compressed
+mel patches, is computed in TF ops (``log_mel_patches``).
+
+The tests run the original TF1 graph on the same audio and compare taggrams.
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from genre_tf.backbones import musicnn_params as P
+from genre_tf.features import spectral
+
+# Checkpoints in the musicnn wheel, with their tag vocabularies' sizes.
+MODELS = {"MSD_musicnn": 50, "MTT_musicnn": 50}
+# Embeddings a MusicnnBackbone can return, with their widths.
+EMBEDDING_LAYERS = {"max_pool": 753, "mean_pool": 753, "penultimate": 200, "taggram": 50}
+
+
+def checkpoint_dir(model):
+    """The checkpoint folder inside the installed ``musicnn`` package.
+
+    Raises:
+      FileNotFoundError: the package is not installed (``pip install --no-deps
+        musicnn==0.1.0``).
+    """
+    try:
+        import musicnn as package  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise FileNotFoundError(
+            "the musicnn checkpoints come with the PyPI package musicnn: "
+            "pip install --no-deps musicnn==0.1.0") from None
+    folder = os.path.join(os.path.dirname(package.__file__), model)
+    if not os.path.isfile(os.path.join(folder, ".index")):
+        raise FileNotFoundError(f"{folder}: no checkpoint for {model}")
+    return folder
+
+
+def log_mel_patches(waveform, hop_frames=P.PATCH_FRAMES):
+    """16 kHz mono waveform -> musicnn input patches ``[n, 187, 96]``.
+
+    ``log10(10000 * mel + 1)`` of librosa's mel power spectrogram (cast to float16 first,
+    as musicnn does), cut into 187-frame patches every ``hop_frames`` frames.
+    """
+    mel = spectral.compute_mel(waveform, P.SAMPLE_RATE, P.N_FFT, P.HOP_LENGTH, P.N_MELS)
+    mel = tf.cast(tf.cast(mel, tf.float16), tf.float32)
+    log_mel = tf.math.log(P.LOG_SCALE * mel + 1.0) / tf.math.log(10.0)
+    return tf.signal.frame(log_mel, P.PATCH_FRAMES, hop_frames, axis=-2)
+
+
+def _batch_norm(index):
+    name = "batch_normalization" + (f"_{index}" if index else "")
+    return layers.BatchNormalization(epsilon=P.BN_EPSILON, name=name)
+
+
+def _conv(index, filters, kernel, padding):
+    name = "conv2d" + (f"_{index}" if index else "")
+    return layers.Conv2D(filters, kernel, padding=padding, activation="relu", name=name)
+
+
+def build_musicnn(n_tags=50, n_frames=P.PATCH_FRAMES, num_filt_midend=64,
+                  num_units_backend=200):
+    """The musicnn tagger as a Keras model from log-mel patches ``[batch, frames, 96]``.
+
+    Returns:
+      A ``keras.Model`` whose outputs are a dict: ``taggram`` (sigmoid tag
+      probabilities), ``max_pool`` and ``mean_pool`` (``[batch, 753]`` temporal pooling
+      of front- and mid-end features) and ``penultimate`` (``[batch, 200]``).
+    """
+    ops = keras.ops
+    patches = keras.Input((n_frames, P.N_MELS), name="log_mel")
+    x = _batch_norm(0)(ops.expand_dims(patches, -1))  # [b, t, 96, 1]
+    padded = layers.ZeroPadding2D(((3, 3), (0, 0)))(x)
+    front = []
+    for index, width in ((0, int(0.4 * P.N_MELS)), (1, int(0.7 * P.N_MELS))):  # timbral
+        y = _batch_norm(index + 1)(_conv(index, 204, (7, width), "valid")(padded))
+        front.append(ops.max(y, axis=2))
+    for index, length in ((2, 128), (3, 64), (4, 32)):  # temporal
+        y = _batch_norm(index + 1)(_conv(index, 51, (length, 1), "same")(x))
+        front.append(ops.max(y, axis=2))
+    front_features = ops.concatenate(front, axis=2)  # [b, t, 561]
+
+    mid = [ops.expand_dims(front_features, -1)]  # [b, t, 561, 1]
+    previous = None
+    for index in range(3):  # dense-residual mid end
+        source = mid[-1]
+        y = _conv(5 + index, num_filt_midend, (7, source.shape[2]), "valid")(
+            layers.ZeroPadding2D(((3, 3), (0, 0)))(source))
+        y = ops.transpose(_batch_norm(6 + index)(y), (0, 1, 3, 2))  # [b, t, 64, 1]
+        previous = y if previous is None else y + previous
+        mid.append(previous)
+    features = ops.concatenate(mid, axis=2)  # [b, t, 753, 1]
+
+    max_pool = ops.max(features, axis=1)
+    mean_pool = ops.mean(features, axis=1)
+    pooled = layers.Flatten()(ops.concatenate([max_pool, mean_pool], axis=2))  # [b, 1506]
+    y = layers.Dropout(0.5)(_batch_norm(9)(pooled))
+    penultimate = _batch_norm(10)(
+        layers.Dense(num_units_backend, activation="relu", name="dense")(y))
+    logits = layers.Dense(n_tags, name="dense_1")(layers.Dropout(0.5)(penultimate))
+    outputs = {"taggram": ops.sigmoid(logits), "max_pool": ops.squeeze(max_pool, -1),
+               "mean_pool": ops.squeeze(mean_pool, -1), "penultimate": penultimate}
+    return keras.Model(patches, outputs, name="musicnn")
+
+
+def load_checkpoint(model, folder):
+    """Copies the TF1 checkpoint in ``folder`` into ``model``, layer name by layer name.
+
+    Raises:
+      ValueError: a layer's variables are missing from the checkpoint or have another
+        shape (the architecture does not match).
+    """
+    reader = tf.compat.v1.train.NewCheckpointReader(os.path.join(folder, ""))
+    suffixes = {layers.Conv2D: ("kernel", "bias"), layers.Dense: ("kernel", "bias"),
+                layers.BatchNormalization: ("gamma", "beta", "moving_mean",
+                                            "moving_variance")}
+    loaded = 0
+    for layer in model.layers:
+        names = suffixes.get(type(layer))
+        if not names:
+            continue
+        values = []
+        for suffix in names:
+            key = f"{layer.name}/{suffix}"
+            if not reader.has_tensor(key):
+                raise ValueError(f"{folder}: checkpoint has no {key}")
+            values.append(reader.get_tensor(key))
+        layer.set_weights(values)
+        loaded += 1
+    return loaded
+
+
+@keras.saving.register_keras_serializable(package="genre_tf")
+class MusicnnBackbone(keras.layers.Layer):
+    """Frozen musicnn: 16 kHz mono waveform -> ``[patches, dim]`` embeddings.
+
+    Args:
+      model: a key of ``MODELS``.
+      layer: which embedding, a key of ``EMBEDDING_LAYERS`` (``max_pool`` is what the
+        musicnn authors recommend for transfer learning).
+      frame_hop_seconds: hop between 3 s patches; None: non-overlapping, as musicnn.
+    """
+
+    sample_rate = P.SAMPLE_RATE
+    min_samples = P.PATCH_SAMPLES
+
+    def __init__(self, model="MSD_musicnn", layer="max_pool", frame_hop_seconds=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if model not in MODELS:
+            raise ValueError(f"unknown musicnn model {model!r}; choose from {sorted(MODELS)}")
+        if layer not in EMBEDDING_LAYERS:
+            raise ValueError(f"unknown musicnn layer {layer!r}; choose from "
+                             f"{sorted(EMBEDDING_LAYERS)}")
+        self.model_name = model
+        self.layer_name = layer
+        self.frame_hop_seconds = frame_hop_seconds
+        self.hop_frames = (P.PATCH_FRAMES if not frame_hop_seconds else
+                           max(1, int(round(frame_hop_seconds * P.SAMPLE_RATE
+                                            / P.HOP_LENGTH))))
+        self.network = build_musicnn(MODELS[model])
+        load_checkpoint(self.network, checkpoint_dir(model))
+        self.network.trainable = False
+        self.trainable = False
+        self.dim = EMBEDDING_LAYERS[layer]
+
+    @property
+    def key(self):
+        """Identifies the embedding for the cache."""
+        return f"{self.model_name}-{self.layer_name}-hop{self.hop_frames}"
+
+    def call(self, waveform):
+        padding = tf.maximum(self.min_samples - tf.shape(waveform)[-1], 0)
+        waveform = tf.pad(waveform, [[0, padding]])
+        patches = log_mel_patches(waveform, self.hop_frames)
+        return self.network(patches, training=False)[self.layer_name]
+
+    def taggram(self, waveform):
+        """Tag probabilities per patch, ``[patches, 50]`` (for checking the port)."""
+        return self.network(log_mel_patches(waveform, self.hop_frames),
+                            training=False)["taggram"]
+
+    def get_config(self):
+        return {**super().get_config(), "model": self.model_name, "layer": self.layer_name,
+                "frame_hop_seconds": self.frame_hop_seconds}
+
