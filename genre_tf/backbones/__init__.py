@@ -11,6 +11,24 @@ mono waveform at ``backbone.sample_rate`` to one embedding per frame, ``[frames,
 from genre_tf.backbones import hub_backbone, musicnn
 
 
+def backbone_class(name):
+    """The layer class of backbone ``name`` (its rate and minimum input are class facts)."""
+    if name in hub_backbone.KNOWN_HUB_MODELS:
+        return hub_backbone.HubBackbone
+    if name in musicnn.MODELS:
+        return musicnn.MusicnnBackbone
+    raise ValueError(f"unknown backbone {name!r}; choose from "
+                     f"{', '.join(sorted(hub_backbone.KNOWN_HUB_MODELS) + sorted(musicnn.MODELS))}")
+
+
+def backbone_key(name, handle=None, layer=None, frame_hop_seconds=None):
+    """What identifies a backbone's embeddings in the cache, without loading it."""
+    if name in hub_backbone.KNOWN_HUB_MODELS:
+        handle = handle or hub_backbone.KNOWN_HUB_MODELS[name].handle
+        layer = None
+    return f"{name}|{handle}|{layer or 'max_pool'}|{frame_hop_seconds or 'default'}"
+
+
 def create_backbone(name, handle=None, layer=None, frame_hop_seconds=None):
     """Builds the backbone ``name`` ("vggish", "yamnet", or a musicnn model name)."""
     if name in hub_backbone.KNOWN_HUB_MODELS:
@@ -19,5 +37,4 @@ def create_backbone(name, handle=None, layer=None, frame_hop_seconds=None):
     if name in musicnn.MODELS:
         return musicnn.MusicnnBackbone(name, layer=layer or "max_pool",
                                        frame_hop_seconds=frame_hop_seconds)
-    raise ValueError(f"unknown backbone {name!r}; choose from "
-                     f"{', '.join(sorted(hub_backbone.KNOWN_HUB_MODELS) + sorted(musicnn.MODELS))}")
+    return backbone_class(name)  # raises the ValueError naming the choices

@@ -68,14 +68,18 @@ class Extractor:
       key: identifies the rows for the cache (settings or backbone and layer).
       sample_rate: rate clips are decoded at.
       min_samples: shorter clips are padded or skipped.
-      function: ``tf.function`` from a float32 waveform ``[samples]`` to ``[rows, dim]``.
-      names: ``dim`` column names.
+      make_function: returns a ``tf.function`` from a float32 waveform ``[samples]`` to
+        ``[rows, dim]``; called only when some clip is not cached, so a cached rerun
+        never loads a backbone.
+      names: ``dim`` column names, or None for ``<prefix>_<k>``.
+      prefix: column name prefix when ``names`` is None.
     """
     key: str
     sample_rate: int
     min_samples: int
-    function: object
-    names: tuple
+    make_function: object
+    names: tuple = None
+    prefix: str = "embedding"
 
 
 def statistics_extractor(config):
@@ -84,17 +88,24 @@ def statistics_extractor(config):
     vector_fn = statistics.feature_vector_function(config)
     return Extractor("statistics-" + hashlib.sha1(text.encode()).hexdigest()[:12],
                      config.sample_rate, config.min_samples,
-                     lambda waveform: vector_fn(waveform)[tf.newaxis],
+                     lambda: lambda waveform: vector_fn(waveform)[tf.newaxis],
                      tuple(statistics.feature_names(config)))
 
 
-def backbone_extractor(backbone):
-    """One row per backbone frame: a pretrained embedding (system 3)."""
-    function = tf.function(backbone.__call__,
+def backbone_extractor(key, sample_rate, min_samples, load_backbone, prefix="embedding"):
+    """One row per backbone frame: a pretrained embedding (system 3).
+
+    Args:
+      key: identifies backbone, handle, layer and framing without loading anything.
+      sample_rate, min_samples: the backbone's input rate and shortest input.
+      load_backbone: returns the backbone layer (called only for uncached clips).
+      prefix: column name prefix.
+    """
+    def make_function():
+        return tf.function(load_backbone().__call__,
                            input_signature=[tf.TensorSpec([None], tf.float32)])
-    return Extractor("embedding-" + hashlib.sha1(backbone.key.encode()).hexdigest()[:12],
-                     backbone.sample_rate, backbone.min_samples, function,
-                     tuple(f"{backbone.name}_{k}" for k in range(backbone.dim)))
+    return Extractor("embedding-" + hashlib.sha1(key.encode()).hexdigest()[:12],
+                     sample_rate, min_samples, make_function, None, prefix)
 
 
 def table_from_audio(index, extractor, cache_dir=None, short_clips="pad", report=None):
@@ -126,7 +137,8 @@ def table_from_audio(index, extractor, cache_dir=None, short_clips="pad", report
         dataset = pipeline.waveform_dataset(
             [index.clips[i].path for i in todo], extractor.sample_rate,
             extractor.min_samples, short_clips, report)
-        dataset = dataset.map(lambda waveform, k: (extractor.function(waveform), k),
+        function = extractor.make_function()
+        dataset = dataset.map(lambda waveform, k: (function(waveform), k),
                               num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         progress = keras.utils.Progbar(len(todo), unit_name="clip")
         for clip_rows, k in dataset.as_numpy_iterator():
@@ -152,7 +164,8 @@ def table_from_audio(index, extractor, cache_dir=None, short_clips="pad", report
         song_ids=[index.clips[i].song_id for i in kept],
         song_labels=labels,
         class_names=list(index.class_names),
-        feature_names=list(extractor.names))
+        feature_names=list(extractor.names) if extractor.names else [
+            f"{extractor.prefix}_{k}" for k in range(rows[kept[0]].shape[1])])
 
 
 def _song_of(filename):

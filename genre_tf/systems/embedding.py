@@ -42,8 +42,8 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
 
     @property
     def backbone(self):
-        """The backbone layer, loaded on first use (a cached rerun never needs it...
-        except to export)."""
+        """The backbone layer, loaded on first use: a fully cached run loads it only to
+        export the final model."""
         if self._backbone is None:
             self._backbone = backbones.create_backbone(
                 self.backbone_name, self.backbone_handle, self.backbone_layer,
@@ -51,7 +51,12 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
         return self._backbone
 
     def extractor(self):
-        return feature_table.backbone_extractor(self.backbone)
+        layer_class = backbones.backbone_class(self.backbone_name)
+        key = backbones.backbone_key(self.backbone_name, self.backbone_handle,
+                                     self.backbone_layer, self.frame_hop_seconds)
+        return feature_table.backbone_extractor(
+            key, layer_class.sample_rate, layer_class.min_samples,
+            lambda: self.backbone, prefix=self.backbone_name)
 
     def export_endpoints(self, model):
         backbone = self.backbone

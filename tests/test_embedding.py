@@ -1,0 +1,216 @@
+"""System 3: backbones (a stand-in TF-Hub model the test builds, and musicnn checked
+against its original TF1 graph), framing, the embedding cache, votes and export."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import soundfile
+import tensorflow as tf
+
+from genre_tf import backbones
+from genre_tf.backbones import hub_backbone, musicnn
+from tests import fixtures
+
+VGGISH_HANDLE = "https://tfhub.dev/google/vggish/1"
+
+
+class StandInVggish(tf.Module):
+    """VGGish's signature: 16 kHz waveform [samples] -> [0.96 s examples, 128].
+
+    Each example's embedding is the log magnitude spectrum of its first 254 samples, so
+    pitch differences survive (the tone genres stay separable). ``calls`` counts calls.
+    """
+
+    def __init__(self, tuple_output=False, dim=128):
+        super().__init__()
+        self.calls = tf.Variable(0, dtype=tf.int64)
+        self.tuple_output = tuple_output
+        self.dim = dim
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def __call__(self, waveform):
+        self.calls.assign_add(1)
+        examples = tf.signal.frame(waveform, 15360, 15360)
+        spectrum = tf.abs(tf.signal.rfft(examples[:, :2 * self.dim - 2]))
+        embeddings = tf.math.log1p(spectrum)
+        if self.tuple_output:  # YAMNet's (scores, embeddings, log-mel spectrogram)
+            return tf.zeros([tf.shape(embeddings)[0], 521]), embeddings, tf.zeros([1, 64])
+        return embeddings
+
+
+def save_stand_in(path, **kwargs):
+    tf.saved_model.save(StandInVggish(**kwargs), path)
+    return path
+
+
+def _musicnn_installed():
+    try:
+        musicnn.checkpoint_dir("MSD_musicnn")
+        return True
+    except FileNotFoundError:
+        return False
+
+
+class HubBackboneTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.work = tempfile.mkdtemp(prefix="genre_tf_hub_")
+        cls.model_dir = save_stand_in(os.path.join(cls.work, "vggish_stand_in"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_31_frames_for_30_seconds_by_local_path(self):
+        backbone = backbones.create_backbone("vggish", handle=self.model_dir)
+        embeddings = backbone(tf.zeros([30 * 16000]))
+        self.assertEqual(embeddings.shape, (31, 128))
+        self.assertEqual(backbone(tf.zeros([8000])).shape, (1, 128))  # padded
+        half_hop = backbones.create_backbone("vggish", handle=self.model_dir,
+                                             frame_hop_seconds=0.48)
+        self.assertEqual(half_hop(tf.zeros([30 * 16000])).shape[0], 1 + (480000 - 15600)
+                         // 7680)
+
+    def test_published_handle_resolves_through_tfhub_cache_dir(self):
+        cache = os.path.join(self.work, "hub_cache")
+        shutil.copytree(self.model_dir, os.path.join(
+            cache, hashlib.sha1(VGGISH_HANDLE.encode()).hexdigest()))
+        previous = os.environ.get("TFHUB_CACHE_DIR")
+        os.environ["TFHUB_CACHE_DIR"] = cache
+        try:
+            backbone = backbones.create_backbone("vggish")  # the default handle
+            self.assertEqual(backbone.handle, VGGISH_HANDLE)
+            self.assertEqual(backbone(tf.ones([16000])).shape, (1, 128))
+        finally:
+            if previous is None:
+                del os.environ["TFHUB_CACHE_DIR"]
+            else:
+                os.environ["TFHUB_CACHE_DIR"] = previous
+
+    def test_yamnet_style_tuple_output(self):
+        path = save_stand_in(os.path.join(self.work, "yamnet_stand_in"), tuple_output=True,
+                             dim=1024)
+        backbone = backbones.create_backbone("yamnet", handle=path)
+        self.assertEqual(backbone(tf.zeros([32000])).shape, (2, 1024))
+
+    def test_unreachable_model_names_offline_alternatives(self):
+        with self.assertRaisesRegex(RuntimeError, "MSD_musicnn.*TFHUB_CACHE_DIR"):
+            hub_backbone.load_hub_module(os.path.join(self.work, "no_such_model"))
+
+
+@unittest.skipUnless(_musicnn_installed(), "pip install --no-deps musicnn==0.1.0")
+class MusicnnPortTest(tf.test.TestCase):
+    """Our Keras musicnn against the original TF1 graph on the same audio."""
+
+    REFERENCE_SCRIPT = (
+        "import sys, numpy as np\n"
+        "from musicnn.extractor import extractor\n"
+        "taggram, tags, features = extractor(sys.argv[1], model='MSD_musicnn', "
+        "input_length=3)\n"
+        "np.savez(sys.argv[2], taggram=taggram, max_pool=features['max_pool'], "
+        "penultimate=features['penultimate'])\n")
+
+    def _reference(self, wav_path):
+        output = os.path.join(self.get_temp_dir(), "reference.npz")
+        environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
+        subprocess.run([sys.executable, "-c", self.REFERENCE_SCRIPT, wav_path, output],
+                       check=True, capture_output=True, env=environment, timeout=600)
+        return np.load(output)
+
+    def _check(self, waveform):
+        path = os.path.join(self.get_temp_dir(), "clip16k.wav")
+        soundfile.write(path, waveform, 16000, subtype="FLOAT")
+        reference = self._reference(path)
+        backbone = musicnn.MusicnnBackbone("MSD_musicnn", layer="max_pool")
+        self.assertAllClose(backbone.taggram(tf.constant(waveform)), reference["taggram"],
+                            atol=1e-4, rtol=0)
+        embeddings = backbone(tf.constant(waveform)).numpy()
+        self.assertEqual(embeddings.shape, reference["max_pool"].shape)
+        scale = np.abs(reference["max_pool"]).max()
+        self.assertAllClose(embeddings, reference["max_pool"], atol=1e-4 * scale, rtol=0)
+
+    def test_matches_the_tf1_graph_on_synthetic_audio(self):
+        self._check(fixtures.music_like(7.0, sr=16000, seed=4))
+
+    def test_matches_the_tf1_graph_on_real_music(self):
+        clips = fixtures.real_clips(1)
+        if not clips:
+            self.skipTest(f"{fixtures.MINI_GTZAN} absent")
+        import librosa  # pylint: disable=import-outside-toplevel
+        self._check(librosa.load(clips[0], sr=16000, duration=9.0)[0])
+
+    def test_layers_and_patch_framing(self):
+        backbone = musicnn.MusicnnBackbone("MTT_musicnn", layer="penultimate",
+                                           frame_hop_seconds=1.0)
+        self.assertEqual(backbone.dim, 200)
+        waveform = tf.zeros([10 * 16000])
+        # 626 mel frames; 187-frame patches every 62 frames.
+        self.assertEqual(backbone(waveform).shape, (1 + (626 - 187) // 62, 200))
+        with self.assertRaisesRegex(ValueError, "unknown musicnn layer"):
+            musicnn.MusicnnBackbone("MSD_musicnn", layer="logits")
+
+
+class EmbeddingCliTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.work = tempfile.mkdtemp(prefix="genre_tf_embedding_")
+        cls.data = fixtures.write_tone_genres(os.path.join(cls.work, "data"), per_genre=6,
+                                              seconds=2.0)
+        cls.model_dir = save_stand_in(os.path.join(cls.work, "vggish_stand_in"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+        super().tearDownClass()
+
+    def _train(self, output, *args):
+        return fixtures.run_train(
+            "--flagfile=vggish.flags", f"--backbone_handle={self.model_dir}",
+            f"--data_dir={self.data}", f"--output_dir={output}",
+            f"--cache_dir={self.work}/cache", "--epochs=40", "--patience=0",
+            "--folds=3", "--log_every_epochs=0", *args)
+
+    def test_frames_vote_cache_and_export(self):
+        output = os.path.join(self.work, "run")
+        first = self._train(output)
+        self.assertIn("Computing embedding", first.stderr)
+        with open(os.path.join(output, "metrics.json")) as handle:
+            result = json.load(handle)
+        self.assertGreaterEqual(result["mean_accuracy"], 0.8)
+        self.assertEqual(set(result["votes"]), {"mean_probability", "majority"})
+        self.assertEqual(result["system"]["n_frames"], 18 * 2)  # 2 s clips: 2 frames each
+        reloaded = tf.saved_model.load(os.path.join(output, "saved_model"))
+        for genre in fixtures.TONE_GENRES:
+            # Export takes 16 kHz audio: the backbone's rate.
+            y = fixtures.tone_genre_clip(genre, 8, seconds=2.0)
+            y16k = tf.constant(np.interp(np.arange(32000) / 16000.0,
+                                         np.arange(y.size) / 22050.0, y).astype(np.float32))
+            self.assertEqual(reloaded.classify_waveform(y16k)["class_name"].numpy()[0]
+                             .decode(), genre)
+        # A rerun reads every embedding from the cache and never loads the backbone:
+        # with the model moved away, loading it would fail.
+        hidden = self.model_dir + ".moved"
+        os.rename(self.model_dir, hidden)
+        try:
+            again = self._train(os.path.join(self.work, "rerun"), "--final_fit=false")
+        finally:
+            os.rename(hidden, self.model_dir)
+        self.assertNotIn("Computing embedding", again.stderr)
+        with open(os.path.join(self.work, "rerun", "metrics.json")) as handle:
+            self.assertAllClose(json.load(handle)["mean_accuracy"], result["mean_accuracy"])
+
+
+if __name__ == "__main__":
+    tf.test.main()
