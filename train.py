@@ -23,20 +23,25 @@ from genre_tf.training import experiment, trainer
 FLAGS = genre_flags.FLAGS
 
 
-def resolve_data_and_output():
-    """Fills in the demo dataset and the default run folder; returns the data source."""
+def resolve_data():
+    """Points --data_dir at the synthetic demo dataset when no data is given."""
     source = FLAGS.features_csv or FLAGS.data_dir
-    demo = not source
-    if demo:
-        FLAGS.data_dir = synthetic.make_demo_dataset(
-            os.path.join(FLAGS.cache_dir or "saved_models", "demo_data"),
-            FLAGS.demo_clips_per_genre, seed=0)
-        logging.warning("No --data_dir: using the SYNTHETIC demo dataset at %s. Its "
-                        "accuracy says nothing about real music.", FLAGS.data_dir)
-        source = FLAGS.data_dir
-    run_name = FLAGS.run_name or FLAGS.system + ("_demo" if demo else "")
+    if source:
+        return {"data_source": source, "synthetic_demo": False}
+    FLAGS.data_dir = synthetic.make_demo_dataset(
+        os.path.join(FLAGS.cache_dir or "saved_models", "demo_data"),
+        FLAGS.demo_clips_per_genre, seed=0)
+    logging.warning("No --data_dir: using the SYNTHETIC demo dataset at %s. Its accuracy "
+                    "says nothing about real music.", FLAGS.data_dir)
+    return {"data_source": FLAGS.data_dir, "synthetic_demo": True}
+
+
+def resolve_output_dir(system, run_info):
+    """--output_dir, or saved_models/<run_name> (default: system or backbone, + _demo)."""
+    run_name = FLAGS.run_name or system.run_name() + (
+        "_demo" if run_info["synthetic_demo"] else "")
     FLAGS.output_dir = FLAGS.output_dir or os.path.join("saved_models", run_name)
-    return {"data_source": source, "synthetic_demo": demo}
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
 
 
 def train_config():
@@ -57,10 +62,10 @@ def split_maker():
 
 def main(argv):
     del argv
-    run_info = resolve_data_and_output()
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
-    FLAGS.append_flags_into_file(os.path.join(FLAGS.output_dir, "flags.txt"))
+    run_info = resolve_data()
     system = systems.create(FLAGS)
+    resolve_output_dir(system, run_info)
+    FLAGS.append_flags_into_file(os.path.join(FLAGS.output_dir, "flags.txt"))
     result = experiment.run_experiment(
         system, split_maker(), train_config(), FLAGS.output_dir, FLAGS.seed,
         FLAGS.final_fit, FLAGS.validation_fraction, run_info)

@@ -1,8 +1,8 @@
-"""The librosa twin of ``statistics.compute_feature_vector``: same vector, NumPy speed.
+"""librosa twins of the TF features: the same numbers, computed with librosa and NumPy.
 
-Used by the tests (the TF vector must equal this one) and by ``bench/features.py`` (the
-baseline the tf.data pipeline is timed against). It shares one STFT per window size
-through librosa's ``S=`` arguments, as a careful librosa user would.
+``feature_vector`` mirrors ``statistics.compute_feature_vector``; ``spectrogram`` mirrors
+``spectrograms.compute_spectrogram``. The tests require the TF versions to equal these,
+and ``bench/`` times the tf.data pipelines against them.
 """
 
 import librosa
@@ -61,3 +61,40 @@ def feature_vector(y, config, shared_stft=True):
     if config.tempo:
         parts.append(librosa.feature.tempo(y=y, sr=config.sample_rate))
     return np.concatenate(parts).astype(np.float32)
+
+
+def spectrogram(y, kind, config):
+    """``spectrograms.compute_spectrogram(y, kind, config)`` with librosa, ``[frames, bins]``.
+
+    The CQT family is librosa's composition of the same steps (``pseudo_cqt`` with
+    tuning 0, the 12-bin chroma fold, ``tonnetz`` of that chroma).
+    """
+    sr, n_fft, hop = config.sample_rate, config.n_fft, config.hop_length
+    if kind in ("cqt", "chroma_cqt", "tonnetz"):
+        pseudo = librosa.pseudo_cqt(y, sr=sr, hop_length=hop, n_bins=config.n_cqt_bins,
+                                    bins_per_octave=config.cqt_bins_per_octave,
+                                    tuning=0.0, sparsity=0.0)
+        if kind == "cqt":
+            return librosa.amplitude_to_db(pseudo).T
+        fold = librosa.filters.cq_to_chroma(config.n_cqt_bins,
+                                            bins_per_octave=config.cqt_bins_per_octave)
+        chroma = librosa.util.normalize(fold @ pseudo, norm=np.inf, axis=0)
+        return (chroma if kind == "chroma_cqt" else librosa.feature.tonnetz(chroma=chroma)).T
+    if kind == "tempogram":
+        onset = librosa.onset.onset_strength(y=y, sr=sr, n_fft=n_fft, hop_length=hop)
+        return librosa.feature.tempogram(onset_envelope=onset, sr=sr, hop_length=hop).T
+    stft = librosa.stft(y, n_fft=n_fft, hop_length=hop)
+    result = {
+        "stft_db": lambda: librosa.amplitude_to_db(np.abs(stft)),
+        "power_db": lambda: librosa.power_to_db(np.abs(stft) ** 2),
+        "phase": lambda: np.angle(stft),
+        "chroma_stft": lambda: librosa.feature.chroma_stft(S=np.abs(stft) ** 2, sr=sr,
+                                                           tuning=0.0),
+        "mfcc": lambda: librosa.feature.mfcc(y=y, sr=sr, n_fft=n_fft, hop_length=hop,
+                                             n_mfcc=config.n_mfcc, n_mels=config.n_mels),
+        "mel": lambda: librosa.power_to_db(librosa.feature.melspectrogram(
+            y=y, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=config.n_mels)),
+    }
+    if kind not in result:
+        raise ValueError(f"unknown spectrogram {kind!r}")
+    return result[kind]().T

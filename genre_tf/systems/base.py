@@ -48,6 +48,10 @@ class System(abc.ABC):
         del model
         return {}
 
+    def run_name(self):
+        """Default name of a run folder: the system, and its backbone if any."""
+        return self.name
+
     def export_trackables(self):
         """Objects the exported endpoints use besides the model (e.g. a backbone)."""
         return []

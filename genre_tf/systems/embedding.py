@@ -69,6 +69,9 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
         return {"classify_waveform": (
             classify_waveform, [tf.TensorSpec([None], tf.float32, name="waveform")])}
 
+    def run_name(self):
+        return self.backbone_name
+
     def export_trackables(self):
         return [self.backbone]
 

@@ -8,7 +8,9 @@ resumes a split that was interrupted mid-training, so a killed run loses at most
 """
 
 import dataclasses
+import json
 import os
+import shutil
 import time
 
 import keras
@@ -52,25 +54,35 @@ def train_split(system, split, config, work_dir, seed):
     return model
 
 
+def _settings(system, config, seed):
+    """What a split's result depends on besides its songs (JSON-comparable)."""
+    return json.loads(json.dumps({"system": system.describe(),
+                                  "training": dataclasses.asdict(config), "seed": seed}))
+
+
 def _run_split(system, split, position, config, output_dir, seed):
-    """Trains and evaluates one split, or loads its result if a matching one exists."""
+    """Trains and evaluates one split, or loads its result if one with the same songs
+    and settings exists."""
     work_dir = os.path.join(output_dir, split.name)
     result_path = os.path.join(work_dir, "result.json")
     record = _split_record(split, system.song_ids)
+    settings = _settings(system, config, seed)
     if os.path.isfile(result_path):
         previous = report.read_json(result_path)
-        if previous.get("songs") == record:
+        if previous.get("songs") == record and previous.get("settings") == settings:
             logging.info("%s: already done (%s), accuracy %.4f", split.name, result_path,
                          previous["mean_probability"]["accuracy"])
             return previous
-        logging.warning("%s: %s holds a different split; training again", split.name,
-                        result_path)
+        logging.warning("%s: %s holds another split or other settings; training again",
+                        split.name, result_path)
+        shutil.rmtree(work_dir)  # its backup and history belong to the old settings
     started = time.time()
     logging.info("%s: training on %d songs (%d for early stopping), testing on %d",
                  split.name, len(split.train), len(split.valid), len(split.test))
     model = train_split(system, split, config, work_dir, seed + position)
     result = evaluate_songs(system, model, split.test, config.batch_size)
     result["songs"] = record
+    result["settings"] = settings
     result["seconds"] = round(time.time() - started, 1)
     report.write_json(result_path, result)
     logging.info("%s: song accuracy %.4f (mean probability), %.4f (majority vote) in %.0f s",
