@@ -12,62 +12,21 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TF's C++ start-up noise out.
 
-from absl import app, logging
+from absl import app
 
-from genre_tf import flags as genre_flags
-from genre_tf import systems
-from genre_tf.audio import synthetic
-from genre_tf.data import splits
-from genre_tf.training import experiment, trainer
-
-FLAGS = genre_flags.FLAGS
-
-
-def resolve_data():
-    """Points --data_dir at the synthetic demo dataset when no data is given."""
-    source = FLAGS.features_csv or FLAGS.data_dir
-    if source:
-        return {"data_source": source, "synthetic_demo": False}
-    FLAGS.data_dir = synthetic.make_demo_dataset(
-        os.path.join(FLAGS.cache_dir or "saved_models", "demo_data"),
-        FLAGS.demo_clips_per_genre, seed=0)
-    logging.warning("No --data_dir: using the SYNTHETIC demo dataset at %s. Its accuracy "
-                    "says nothing about real music.", FLAGS.data_dir)
-    return {"data_source": FLAGS.data_dir, "synthetic_demo": True}
-
-
-def resolve_output_dir(system, run_info):
-    """--output_dir, or saved_models/<run_name> (default: system or backbone, + _demo)."""
-    run_name = FLAGS.run_name or system.run_name() + (
-        "_demo" if run_info["synthetic_demo"] else "")
-    FLAGS.output_dir = FLAGS.output_dir or os.path.join("saved_models", run_name)
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
-
-
-def train_config():
-    return trainer.TrainConfig(
-        learning_rate=FLAGS.learning_rate, epochs=FLAGS.epochs,
-        batch_size=FLAGS.batch_size, patience=FLAGS.patience, min_delta=FLAGS.min_delta,
-        lr_decay_every=FLAGS.lr_decay_every, lr_decay_factor=FLAGS.lr_decay_factor,
-        log_every_epochs=FLAGS.log_every_epochs)
-
-
-def split_maker():
-    def make(song_ids, labels):
-        return splits.make_splits(FLAGS.split, song_ids, labels, FLAGS.folds,
-                                  FLAGS.test_size, FLAGS.validation_fraction,
-                                  FLAGS.split_dir, FLAGS.seed)
-    return make
+from genre_tf import cli, systems
+from genre_tf.flags import FLAGS
+from genre_tf.training import experiment
 
 
 def main(argv):
     del argv
-    run_info = resolve_data()
+    run_info = cli.resolve_data()
     system = systems.create(FLAGS)
-    resolve_output_dir(system, run_info)
+    cli.resolve_output_dir(system, run_info)
     FLAGS.append_flags_into_file(os.path.join(FLAGS.output_dir, "flags.txt"))
     result = experiment.run_experiment(
-        system, split_maker(), train_config(), FLAGS.output_dir, FLAGS.seed,
+        system, cli.split_maker(), cli.train_config(), FLAGS.output_dir, FLAGS.seed,
         FLAGS.final_fit, FLAGS.validation_fraction, run_info)
     print(f"{system.name}: song-level accuracy {result['mean_accuracy']:.4f} "
           f"± {result['std_accuracy']:.4f} over {len(result['splits'])} splits "

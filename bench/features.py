@@ -1,6 +1,6 @@
 """Feature vectors per second: the tf.data pipeline versus librosa file by file.
 
-    python bench/features.py [--data_dir=../shared/data/gtzan_mini] [--clips=40]
+    python bench/features.py [--data_dir=../shared/data/gtzan_mini] [--clips=30]
 
 All sides start from the same files and produce the same vectors (checked). librosa
 reads each file with ``librosa.load`` and computes the features
@@ -10,25 +10,17 @@ feature-extraction scripts are written). Prints clips/s for each and the ratios.
 """
 
 import os
-import sys
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import common  # noqa: F401  (sets up TF logging and sys.path first)
+import librosa
+import numpy as np
+import tensorflow as tf
+from absl import app
 
-import librosa  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import app, flags  # noqa: E402
+from genre_tf.data import pipeline
+from genre_tf.features import librosa_reference, statistics
 
-from genre_tf.data import discovery, pipeline  # noqa: E402
-from genre_tf.features import librosa_reference, statistics  # noqa: E402
-
-flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..",
-                                             "shared", "data", "gtzan_mini"),
-                    "Audio root (GTZAN layout).")
-flags.DEFINE_integer("clips", 40, "Clips to time on each side.")
-FLAGS = flags.FLAGS
+FLAGS = common.FLAGS
 
 
 def tf_data_vectors(paths, config):
@@ -46,23 +38,15 @@ def librosa_vectors(paths, config, shared_stft=True):
         for i, p in enumerate(paths)}
 
 
-def timed(function, *args):
-    started = time.perf_counter()
-    result = function(*args)
-    return result, time.perf_counter() - started
-
-
 def main(argv):
     del argv
-    index = discovery.discover_clips(FLAGS.data_dir)
-    clips = index.clips[::max(1, len(index.clips) // FLAGS.clips)][:FLAGS.clips]
-    paths = [c.path for c in clips]
+    paths = common.sample_paths()
     config = statistics.FeatureConfig()
     tf_data_vectors(paths[:2], config)  # trace the graph once, outside the timing
     librosa_vectors(paths[:1], config)
-    ours, tf_seconds = timed(tf_data_vectors, paths, config)
-    theirs, librosa_seconds = timed(librosa_vectors, paths, config)
-    naive, naive_seconds = timed(librosa_vectors, paths, config, False)
+    ours, tf_seconds = common.timed(tf_data_vectors, paths, config)
+    theirs, librosa_seconds = common.timed(librosa_vectors, paths, config)
+    naive, naive_seconds = common.timed(librosa_vectors, paths, config, False)
     assert all(np.allclose(naive[i], theirs[i], rtol=1e-4, atol=1e-4) for i in theirs)
     ours_matrix = np.stack([ours[i] for i in range(len(paths))])
     theirs_matrix = np.stack([theirs[i] for i in range(len(paths))])

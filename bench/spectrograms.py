@@ -8,24 +8,17 @@ the tests hold the two equal). Prints spectrograms/s for both and the ratio, in 
 """
 
 import os
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import common  # noqa: F401  (sets up TF logging and sys.path first)
+import librosa
+import tensorflow as tf
+from absl import app
 
-import librosa  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import app, flags  # noqa: E402
+from genre_tf.data import pipeline
+from genre_tf.features import librosa_reference, spectrograms
 
-from genre_tf.data import discovery, pipeline  # noqa: E402
-from genre_tf.features import librosa_reference, spectrograms  # noqa: E402
-
-flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..",
-                                             "shared", "data", "gtzan_mini"),
-                    "Audio root (GTZAN layout).")
-flags.DEFINE_integer("clips", 20, "Clips per type on each side.")
-FLAGS = flags.FLAGS
+FLAGS = common.FLAGS
 
 
 def tf_data_seconds(paths, kind, config):
@@ -52,9 +45,7 @@ def librosa_seconds(paths, kind, config):
 
 def main(argv):
     del argv
-    index = discovery.discover_clips(FLAGS.data_dir)
-    paths = [c.path for c in index.clips[::max(1, len(index.clips) // FLAGS.clips)]]
-    paths = paths[:FLAGS.clips]
+    paths = common.sample_paths()
     config = spectrograms.SpectrogramConfig()
     print(f"{len(paths)} clips from {FLAGS.data_dir}; n_fft {config.n_fft}, hop "
           f"{config.hop_length}; CPU cores: {os.cpu_count()}")

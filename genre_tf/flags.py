@@ -116,6 +116,10 @@ flags.DEFINE_integer("log_every_epochs", 10,
 flags.DEFINE_boolean("final_fit", True,
                      "After cross-validation, train on all songs and export that model.")
 
+# --- Tuning (tuner.py) ------------------------------------------------------------------
+flags.DEFINE_integer("max_trials", 20, "KerasTuner trials.")
+flags.DEFINE_enum("tuner", "random", ["random", "bayesian"], "KerasTuner search algorithm.")
+
 # --- Outputs, caching, reproducibility ------------------------------------------------
 flags.DEFINE_string("run_name", None,
                     "Name of the run folder; default: the system name (+ _demo).")

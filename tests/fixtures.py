@@ -73,12 +73,13 @@ def write_tone_genres(root, per_genre=6, seconds=1.0):
     return root
 
 
-def run_train(*args, root=None):
-    """Runs train.py with ``args``; returns the CompletedProcess, raising on failure."""
+def run_train(*args, script="train.py"):
+    """Runs train.py (or ``script``) with ``args``; returns the CompletedProcess, raising
+    on failure."""
     import subprocess
     import sys
-    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, os.path.join(root, "train.py"), *args],
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, os.path.join(root, script), *args],
                             capture_output=True, text=True, cwd=root, timeout=900)
     if result.returncode:
         raise AssertionError(result.stdout + result.stderr[-4000:])

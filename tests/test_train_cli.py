@@ -82,6 +82,24 @@ class TrainCliTest(tf.test.TestCase):
         self.assertEqual(os.path.getmtime(os.path.join(self.output, "split_1",
                                                        "result.json")), before)
 
+    def test_tuner_writes_a_flag_file_that_train_accepts(self):
+        output = os.path.join(self.work, "tuning")
+        fixtures.run_train("--flagfile=mlp.flags", "--window_sizes=512,1024",
+                           f"--data_dir={self.data}", f"--cache_dir={self.cache}",
+                           f"--output_dir={output}", "--max_trials=2", "--epochs=5",
+                           "--folds=3", script="tuner.py")
+        best = os.path.join(output, "best.flags")
+        with open(best) as handle:
+            lines = [line for line in handle if line.startswith("--")]
+        self.assertEqual(sorted(line.split("=")[0] for line in lines),
+                         ["--dropout", "--hidden_units", "--learning_rate"])
+        self.assertTrue(os.path.isdir(os.path.join(output, "search")))
+        tuned = os.path.join(self.work, "tuned_run")
+        _train(f"--data_dir={self.data}", f"--output_dir={tuned}", f"--cache_dir={self.cache}",
+               f"--flagfile={best}", "--final_fit=false")
+        with open(os.path.join(tuned, "flags.txt")) as handle:
+            self.assertIn(lines[0].strip(), handle.read())
+
     def test_features_csv(self):
         csv_path = os.path.join(self.work, "features.csv")
         rng = np.random.default_rng(0)

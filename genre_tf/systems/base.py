@@ -48,6 +48,14 @@ class System(abc.ABC):
         del model
         return {}
 
+    def search_space(self, hp):
+        """Draws head hyperparameters from a KerasTuner ``hp``; returns them by flag name."""
+        raise NotImplementedError(f"{self.name} defines no search space")
+
+    def apply_hyperparameters(self, values):
+        """Sets head options from ``{flag name: value}`` (as ``search_space`` returns)."""
+        raise NotImplementedError(f"{self.name} defines no search space")
+
     def run_name(self):
         """Default name of a run folder: the system, and its backbone if any."""
         return self.name

@@ -80,6 +80,14 @@ class FeatureStatsSystem(base.System):
             self.table.features.shape[1], len(self.class_names),
             self.table.features[self._rows(train_songs)], self.hidden_units, self.dropout)
 
+    def search_space(self, hp):
+        return {"hidden_units": hp.Choice("hidden_units", [0, 64, 128, 256, 512]),
+                "dropout": hp.Float("dropout", 0.0, 0.6, step=0.1)}
+
+    def apply_hyperparameters(self, values):
+        self.hidden_units = (int(values["hidden_units"]),)
+        self.dropout = float(values["dropout"])
+
     def export_endpoints(self, model):
         if self.features_csv:
             return {}  # Features of a foreign table: we cannot compute them from audio.

@@ -230,6 +230,15 @@ class SpectrogramSystem(base.System):
                                          len(self.class_names), images,
                                          **self.model_options)
 
+    def search_space(self, hp):
+        return {"base_filters": hp.Choice("base_filters", [8, 16, 32]),
+                "fc_units": hp.Choice("fc_units", [64, 128, 256]),
+                "dropout": hp.Float("dropout", 0.0, 0.6, step=0.1),
+                "batch_norm": hp.Boolean("batch_norm")}
+
+    def apply_hyperparameters(self, values):
+        self.model_options.update(values)
+
     def export_endpoints(self, model):
         config = self.image_config
         crop, hop = config.crop_samples, self._crop_hop()

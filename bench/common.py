@@ -1,0 +1,34 @@
+"""What every benchmark shares: quiet TF, the project on sys.path, --data_dir, sampling.
+
+Import it first in a benchmark script (before TensorFlow).
+"""
+
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from absl import flags  # noqa: E402
+
+from genre_tf.data import discovery  # noqa: E402
+
+flags.DEFINE_string("data_dir", os.path.join(ROOT, "..", "shared", "data", "gtzan_mini"),
+                    "Audio root (GTZAN layout) to benchmark on.")
+flags.DEFINE_integer("clips", 20, "Clips to time on each side.")
+FLAGS = flags.FLAGS
+
+
+def sample_paths():
+    """``--clips`` paths spread evenly over the genres of ``--data_dir``."""
+    clips = discovery.discover_clips(FLAGS.data_dir).clips
+    return [c.path for c in clips[::max(1, len(clips) // FLAGS.clips)]][:FLAGS.clips]
+
+
+def timed(function, *args):
+    """(result, seconds) of one call."""
+    started = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - started
