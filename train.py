@@ -27,7 +27,8 @@ def main(argv):
     FLAGS.append_flags_into_file(os.path.join(FLAGS.output_dir, "flags.txt"))
     result = experiment.run_experiment(
         system, cli.split_maker(), cli.train_config(), FLAGS.output_dir, FLAGS.seed,
-        FLAGS.final_fit, FLAGS.validation_fraction, run_info)
+        FLAGS.final_fit, FLAGS.validation_fraction, run_info, FLAGS.tflite,
+        FLAGS.tflite_quantize)
     print(f"{system.name}: song-level accuracy {result['mean_accuracy']:.4f} "
           f"± {result['std_accuracy']:.4f} over {len(result['splits'])} splits "
           f"(majority vote {result['votes']['majority']['mean_accuracy']:.4f}); "

@@ -115,6 +115,12 @@ flags.DEFINE_integer("log_every_epochs", 10,
                      "One progress line per this many epochs; 0: Keras' progress bar.")
 flags.DEFINE_boolean("final_fit", True,
                      "After cross-validation, train on all songs and export that model.")
+flags.DEFINE_boolean("tflite", True,
+                     "Also convert the exported model's classify_waveform (raw audio in) "
+                     "to model.tflite.")
+flags.DEFINE_boolean("tflite_quantize", False,
+                     "8-bit weights in model.tflite (4x smaller; it also quantises the "
+                     "front end's filter banks, which can change predictions).")
 
 # --- Tuning (tuner.py) ------------------------------------------------------------------
 flags.DEFINE_integer("max_trials", 20, "KerasTuner trials.")

@@ -74,6 +74,19 @@ class TrainCliTest(tf.test.TestCase):
             self.assertAllClose(from_features["probabilities"],
                                 from_waveform["probabilities"], atol=1e-5)
 
+    def test_tflite_model_takes_raw_audio(self):
+        interpreter = tf.lite.Interpreter(
+            model_path=os.path.join(self.output, "model.tflite"))
+        runner = interpreter.get_signature_runner("classify_waveform")
+        reloaded = tf.saved_model.load(os.path.join(self.output, "saved_model"))
+        for genre in PITCH:
+            y = fixtures.tone_genre_clip(genre, 7)
+            lite = runner(waveform=y)
+            self.assertEqual(lite["class_name"][0].decode(), genre)
+            self.assertAllClose(lite["probabilities"],
+                                reloaded.classify_waveform(tf.constant(y))["probabilities"],
+                                atol=1e-4)
+
     def test_rerun_resumes_finished_splits(self):
         before = os.path.getmtime(os.path.join(self.output, "split_1", "result.json"))
         again = _train(f"--data_dir={self.data}", f"--output_dir={self.output}",

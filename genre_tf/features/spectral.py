@@ -238,9 +238,11 @@ def compute_spectral_rolloff(waveform, sample_rate, n_fft=1024, hop_length=512,
         magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
     cumulative = tf.cumsum(magnitude, axis=-1)
     threshold = roll_percent * cumulative[..., -1:]
-    first = tf.searchsorted(cumulative, threshold, side="left")  # first bin >= threshold
+    # First bin reaching the threshold. (tf.searchsorted is a little faster but has no
+    # TFLite kernel, and the exported models must convert.)
+    first = tf.argmax(tf.cast(cumulative >= threshold, tf.int32), axis=-1)
     freq = fft_frequencies(sample_rate, n_fft)
-    return tf.gather(freq, first)
+    return tf.gather(freq, first)[..., tf.newaxis]
 
 
 @functools.lru_cache(maxsize=None)

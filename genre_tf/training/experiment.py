@@ -19,7 +19,7 @@ from absl import logging
 
 from genre_tf.data import pipeline, splits as splits_lib
 from genre_tf.evaluation import metrics, report
-from genre_tf.export import saved_model
+from genre_tf.export import saved_model, tflite as tflite_export
 from genre_tf.training import trainer
 
 METRICS_FILE = "metrics.json"
@@ -100,7 +100,8 @@ def final_split(system, validation_fraction, seed):
 
 
 def run_experiment(system, make_splits, config, output_dir, seed=0, final_fit=True,
-                   validation_fraction=0.1, run_info=None):
+                   validation_fraction=0.1, run_info=None, tflite=False,
+                   tflite_quantize=False):
     """Cross-validates ``system``, writes reports, and exports a final model.
 
     Args:
@@ -112,6 +113,8 @@ def run_experiment(system, make_splits, config, output_dir, seed=0, final_fit=Tr
       final_fit: also train on all songs and export that model as ``saved_model/``.
       validation_fraction: early-stopping share of the final fit.
       run_info: extra facts for metrics.json (flags, data source).
+      tflite: also convert the final model's ``classify_waveform`` to ``model.tflite``.
+      tflite_quantize: 8-bit weights in the TFLite model.
 
     Returns:
       The metrics dict written to ``metrics.json``.
@@ -160,4 +163,6 @@ def run_experiment(system, make_splits, config, output_dir, seed=0, final_fit=Tr
             model, os.path.join(output_dir, SAVED_MODEL_DIR), system.class_names,
             system.export_endpoints(model), system.export_trackables())
         logging.info("Exported SavedModel to %s", export_dir)
+        if tflite:
+            tflite_export.export_tflite_or_warn(export_dir, output_dir, tflite_quantize)
     return payload
