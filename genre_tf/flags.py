@@ -80,7 +80,10 @@ flags.DEFINE_string("backbone_handle", None,
                     "TFHUB_CACHE_DIR is honoured.")
 flags.DEFINE_string("backbone_layer", None,
                     "musicnn embedding: max_pool (default), mean_pool, penultimate, "
-                    "taggram.")
+                    "taggram, pooled.")
+flags.DEFINE_boolean("finetune_top", False,
+                     "musicnn: also train the pretrained top (pooled -> dense 200) with "
+                     "the head, from cached pooled features.")
 flags.DEFINE_float("frame_hop_seconds", 0.0,
                    "Hop between backbone frames; 0: the backbone's own (VGGish 0.96 s, "
                    "musicnn 3 s).")

@@ -149,6 +149,18 @@ class MusicnnPortTest(tf.test.TestCase):
         import librosa  # pylint: disable=import-outside-toplevel
         self._check(librosa.load(clips[0], sr=16000, duration=9.0)[0])
 
+    def test_finetunable_top_starts_from_the_pretrained_weights(self):
+        pooled = musicnn.MusicnnBackbone("MSD_musicnn", layer="pooled")
+        penultimate = musicnn.MusicnnBackbone("MSD_musicnn", layer="penultimate")
+        waveform = tf.constant(fixtures.music_like(7.0, sr=16000, seed=5))
+        top = musicnn.build_top(pooled.network)
+        self.assertNotEmpty(top.trainable_weights)
+        self.assertAllClose(top(pooled(waveform), training=False), penultimate(waveform),
+                            atol=1e-4, rtol=1e-4)
+        with self.assertRaisesRegex(ValueError, "needs a musicnn backbone"):
+            from genre_tf.systems import embedding  # pylint: disable=import-outside-toplevel
+            embedding.EmbeddingSystem("data", backbone_name="vggish", finetune_top=True)
+
     def test_layers_and_patch_framing(self):
         backbone = musicnn.MusicnnBackbone("MTT_musicnn", layer="penultimate",
                                            frame_hop_seconds=1.0)

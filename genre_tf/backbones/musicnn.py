@@ -24,7 +24,10 @@ from genre_tf.features import spectral
 # Checkpoints in the musicnn wheel, with their tag vocabularies' sizes.
 MODELS = {"MSD_musicnn": 50, "MTT_musicnn": 50}
 # Embeddings a MusicnnBackbone can return, with their widths.
-EMBEDDING_LAYERS = {"max_pool": 753, "mean_pool": 753, "penultimate": 200, "taggram": 50}
+EMBEDDING_LAYERS = {"max_pool": 753, "mean_pool": 753, "penultimate": 200, "taggram": 50,
+                    "pooled": 1506}
+# The top of the network, from "pooled" to "penultimate": what --finetune_top retrains.
+TOP_LAYERS = ("batch_normalization_9", "dense", "batch_normalization_10")
 
 
 def checkpoint_dir(model):
@@ -75,7 +78,8 @@ def build_musicnn(n_tags=50, n_frames=P.PATCH_FRAMES, num_filt_midend=64,
     Returns:
       A ``keras.Model`` whose outputs are a dict: ``taggram`` (sigmoid tag
       probabilities), ``max_pool`` and ``mean_pool`` (``[batch, 753]`` temporal pooling
-      of front- and mid-end features) and ``penultimate`` (``[batch, 200]``).
+      of front- and mid-end features), ``pooled`` (both, interleaved, ``[batch, 1506]``,
+      the input of the top) and ``penultimate`` (``[batch, 200]``).
     """
     ops = keras.ops
     patches = keras.Input((n_frames, P.N_MELS), name="log_mel")
@@ -109,8 +113,27 @@ def build_musicnn(n_tags=50, n_frames=P.PATCH_FRAMES, num_filt_midend=64,
         layers.Dense(num_units_backend, activation="relu", name="dense")(y))
     logits = layers.Dense(n_tags, name="dense_1")(layers.Dropout(0.5)(penultimate))
     outputs = {"taggram": ops.sigmoid(logits), "max_pool": ops.squeeze(max_pool, -1),
-               "mean_pool": ops.squeeze(mean_pool, -1), "penultimate": penultimate}
+               "mean_pool": ops.squeeze(mean_pool, -1), "pooled": pooled,
+               "penultimate": penultimate}
     return keras.Model(patches, outputs, name="musicnn")
+
+
+def build_top(network, name="musicnn_top"):
+    """musicnn's top, ``pooled`` -> ``penultimate``, as a trainable model initialised
+    with ``network``'s pretrained weights (batch norm, dense 200 + ReLU, batch norm).
+
+    Fine-tuning it on cached ``pooled`` embeddings adapts the last pretrained layers to
+    genres without running the convolutional layers again.
+    """
+    pooled = keras.Input((EMBEDDING_LAYERS["pooled"],), name="pooled")
+    norm_in = _batch_norm(9)
+    dense = layers.Dense(network.get_layer("dense").units, activation="relu", name="dense")
+    norm_out = _batch_norm(10)
+    outputs = norm_out(dense(layers.Dropout(0.5)(norm_in(pooled))))
+    top = keras.Model(pooled, outputs, name=name)
+    for layer_name in TOP_LAYERS:
+        top.get_layer(layer_name).set_weights(network.get_layer(layer_name).get_weights())
+    return top
 
 
 def load_checkpoint(model, folder):

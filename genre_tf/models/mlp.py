@@ -10,7 +10,7 @@ def default_hidden_units(n_features, n_classes):
 
 
 def build_mlp(n_features, n_classes, train_features, hidden_units=(0,), dropout=0.5,
-              name="feature_mlp"):
+              name="feature_mlp", trunk=None):
     """Standardise -> [Dense(ReLU) -> Dropout] per hidden layer -> Dense(softmax).
 
     System 1 uses one hidden layer (the study); system 3 puts the same head on
@@ -26,14 +26,19 @@ def build_mlp(n_features, n_classes, train_features, hidden_units=(0,), dropout=
       hidden_units: width of each hidden layer; 0 means ``default_hidden_units``.
       dropout: dropout rate after each hidden layer.
       name: the model's name.
+      trunk: optional trainable model applied to the inputs instead of standardisation
+        (e.g. a pretrained backbone's top, to fine-tune it with the head).
 
     Returns:
       An uncompiled ``keras.Model`` from ``features`` to class probabilities.
     """
-    standardize = keras.layers.Normalization(axis=-1, name="standardize")
-    standardize.adapt(train_features)
     inputs = keras.Input((n_features,), name="features")
-    x = standardize(inputs)
+    if trunk is None:
+        standardize = keras.layers.Normalization(axis=-1, name="standardize")
+        standardize.adapt(train_features)
+        x = standardize(inputs)
+    else:
+        x = trunk(inputs)
     for depth, units in enumerate(hidden_units):
         suffix = f"_{depth}" if depth else ""
         units = units or default_hidden_units(n_features, n_classes)

@@ -7,13 +7,19 @@ cache, in seconds. Frames of all training songs are shuffled together (the study
 batches held whole songs, and its loss jumped about); a test song is labelled by the mean
 probability of its frames and by their majority vote.
 
-Everything but the extractor and the export endpoint is system 1's table machinery.
+``--finetune_top`` (musicnn) caches the input of musicnn's top instead and trains the
+pretrained top (batch norm, dense 200, batch norm) together with the head.
+
+Everything but the extractor, the export endpoint and the optional trainable top is
+system 1's table machinery.
 """
 
 import tensorflow as tf
 
 from genre_tf import backbones
+from genre_tf.backbones import musicnn
 from genre_tf.data import feature_table
+from genre_tf.models import mlp
 from genre_tf.systems import feature_stats
 
 
@@ -24,13 +30,19 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
 
     def __init__(self, data_dir, backbone_name="MSD_musicnn", backbone_handle=None,
                  backbone_layer=None, frame_hop_seconds=None, cache_dir=None,
-                 short_clips="pad", hidden_units=(256,), dropout=0.5):
+                 short_clips="pad", hidden_units=(256,), dropout=0.5, finetune_top=False):
         super().__init__(data_dir=data_dir, cache_dir=cache_dir, short_clips=short_clips,
                          hidden_units=hidden_units, dropout=dropout)
         self.backbone_name = backbone_name
         self.backbone_handle = backbone_handle
         self.backbone_layer = backbone_layer
         self.frame_hop_seconds = frame_hop_seconds
+        self.finetune_top = finetune_top
+        if finetune_top:
+            if backbone_name not in musicnn.MODELS:
+                raise ValueError("--finetune_top needs a musicnn backbone: a TF-Hub model "
+                                 "cannot be split into frozen and trainable parts")
+            self.backbone_layer = "pooled"  # the top's input is cached instead
         self._backbone = None
 
     @classmethod
@@ -38,7 +50,8 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
         return cls(flag_values.data_dir, flag_values.backbone, flag_values.backbone_handle,
                    flag_values.backbone_layer, flag_values.frame_hop_seconds or None,
                    flag_values.cache_dir, flag_values.short_clips,
-                   [int(u) for u in flag_values.hidden_units], flag_values.dropout)
+                   [int(u) for u in flag_values.hidden_units], flag_values.dropout,
+                   flag_values.finetune_top)
 
     @property
     def backbone(self):
@@ -57,6 +70,14 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
         return feature_table.backbone_extractor(
             key, layer_class.sample_rate, layer_class.min_samples,
             lambda: self.backbone, prefix=self.backbone_name)
+
+    def build_model(self, train_songs):
+        if not self.finetune_top:
+            return super().build_model(train_songs)
+        top = musicnn.build_top(self.backbone.network)
+        return mlp.build_mlp(self.table.features.shape[1], len(self.class_names), None,
+                             self.hidden_units, self.dropout, name="finetuned_head",
+                             trunk=top)
 
     def export_endpoints(self, model):
         backbone = self.backbone
@@ -80,6 +101,7 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
                 "backbone_handle": self.backbone_handle,
                 "backbone_layer": self.backbone_layer,
                 "frame_hop_seconds": self.frame_hop_seconds,
+                "finetune_top": self.finetune_top,
                 "sample_rate": self.backbone.sample_rate if self._backbone else None,
                 "n_frames": int(len(self.table.row_song)) if self.table else None,
                 "hidden_units": list(self.hidden_units), "dropout": self.dropout}
