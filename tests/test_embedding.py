@@ -222,6 +222,11 @@ class EmbeddingCliTest(tf.test.TestCase):
         self.assertNotIn("Computing embedding", again.stderr)
         with open(os.path.join(self.work, "rerun", "metrics.json")) as handle:
             self.assertAllClose(json.load(handle)["mean_accuracy"], result["mean_accuracy"])
+        # All cached, the final model still exports (the backbone is loaded only then).
+        exported = os.path.join(self.work, "rerun_export")
+        self._train(exported, "--folds=2", "--notflite")
+        self.assertTrue(os.path.isfile(os.path.join(exported, "saved_model",
+                                                    "saved_model.pb")))
 
 
 if __name__ == "__main__":

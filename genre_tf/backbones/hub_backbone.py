@@ -62,6 +62,7 @@ class HubBackbone(keras.layers.Layer):
             model in KNOWN_HUB_MODELS) else None
         self.module = load_hub_module(handle)
         self.trainable = False
+        self.built = True  # no Keras weights: the loaded module holds them
 
     @property
     def key(self):

@@ -196,6 +196,7 @@ class MusicnnBackbone(keras.layers.Layer):
         self.network.trainable = False
         self.trainable = False
         self.dim = EMBEDDING_LAYERS[layer]
+        self.built = True  # its weights live in `network`, built above
 
     @property
     def key(self):
