@@ -71,8 +71,7 @@ def compute_tempogram(onset_envelope, win_length=384):
     spectrum = tf.signal.rfft(frames, fft_length=[fft_length])
     power = tf.cast(tf.math.real(spectrum) ** 2 + tf.math.imag(spectrum) ** 2, tf.complex64)
     autocorr = tf.signal.irfft(power, fft_length=[fft_length])[..., :win_length]
-    peak = tf.reduce_max(tf.abs(autocorr), axis=-1, keepdims=True)
-    return autocorr / tf.where(peak < spectral._TINY, tf.ones_like(peak), peak)
+    return spectral.normalize_max(autocorr)
 
 
 def tempo_frequencies(n_bins, sample_rate, hop_length):

@@ -28,7 +28,7 @@ import tensorflow as tf
 DB_AMIN = 1e-10
 DB_TOP = 80.0
 # float32 "tiny" used by librosa.util.normalize to leave silent frames untouched.
-_TINY = float(np.finfo(np.float32).tiny)
+TINY = float(np.finfo(np.float32).tiny)
 
 
 def _center_pad(waveform, n_fft, mode="CONSTANT"):
@@ -150,16 +150,16 @@ def chroma_filterbank(sample_rate, n_fft, n_chroma=12, tuning=0.0):
     return bank.T.astype(np.float32)
 
 
-def _normalize_max(values):
+def normalize_max(values):
     """``librosa.util.normalize(norm=inf)`` over the last axis; silent frames stay 0."""
     peak = tf.reduce_max(tf.abs(values), axis=-1, keepdims=True)
-    return values / tf.where(peak < _TINY, tf.ones_like(peak), peak)
+    return values / tf.where(peak < TINY, tf.ones_like(peak), peak)
 
 
-def _normalize_sum(values):
+def normalize_sum(values):
     """``librosa.util.normalize(norm=1)`` over the last axis for non-negative values."""
     total = tf.reduce_sum(values, axis=-1, keepdims=True)
-    return values / tf.where(total < _TINY, tf.ones_like(total), total)
+    return values / tf.where(total < TINY, tf.ones_like(total), total)
 
 
 def compute_chroma_stft(waveform, sample_rate, n_fft=1024, hop_length=512, n_chroma=12,
@@ -174,7 +174,7 @@ def compute_chroma_stft(waveform, sample_rate, n_fft=1024, hop_length=512, n_chr
     if power is None:
         power = compute_power_spectrogram(waveform, n_fft, hop_length)
     raw = tf.matmul(power, chroma_filterbank(sample_rate, n_fft, n_chroma, tuning))
-    return _normalize_max(raw)
+    return normalize_max(raw)
 
 
 def fft_frequencies(sample_rate, n_fft):
@@ -199,7 +199,7 @@ def _weighted_frequency_moment(magnitude, sample_rate, n_fft, order):
     freq_power = fft_frequencies(sample_rate, n_fft).astype(np.float64) ** order
     total = tf.reduce_sum(magnitude, axis=-1, keepdims=True)
     moment = tf.matmul(magnitude, freq_power.astype(np.float32)[:, None])
-    return moment / tf.where(total < _TINY, tf.ones_like(total), total)
+    return moment / tf.where(total < TINY, tf.ones_like(total), total)
 
 
 def compute_spectral_bandwidth(waveform, sample_rate, n_fft=1024, hop_length=512,
@@ -219,7 +219,7 @@ def compute_spectral_bandwidth(waveform, sample_rate, n_fft=1024, hop_length=512
         return tf.sqrt(tf.nn.relu(second - tf.square(centroid)))
     freq = fft_frequencies(sample_rate, n_fft)
     deviation = tf.abs(freq - centroid)
-    weighted = tf.reduce_sum(_normalize_sum(magnitude) * deviation ** p, axis=-1,
+    weighted = tf.reduce_sum(normalize_sum(magnitude) * deviation ** p, axis=-1,
                              keepdims=True)
     return weighted ** (1.0 / p)
 

@@ -111,7 +111,7 @@ def compute_chroma_cqt(waveform, sample_rate, hop_length=512, n_bins=84,
         cqt = compute_pseudo_cqt(waveform, sample_rate, hop_length, n_bins,
                                  bins_per_octave)
     chroma = tf.matmul(cqt, cq_to_chroma_matrix(n_bins, bins_per_octave))
-    return spectral._normalize_max(chroma)  # pylint: disable=protected-access
+    return spectral.normalize_max(chroma)
 
 
 @functools.lru_cache(maxsize=None)
@@ -131,7 +131,7 @@ def compute_tonnetz(chroma):
     Returns:
       float32 ``[..., frames, 6]``.
     """
-    return tf.matmul(spectral._normalize_sum(tf.abs(chroma)),  # pylint: disable=protected-access
+    return tf.matmul(spectral.normalize_sum(tf.abs(chroma)),
                      tonnetz_matrix())
 
 
