@@ -36,6 +36,8 @@ def tf_data_seconds(paths, kind, config):
 
 
 def librosa_seconds(paths, kind, config):
+    librosa_reference.spectrogram(librosa.load(paths[0], sr=config.sample_rate)[0], kind,
+                                  config)  # warm librosa's caches and JIT once
     started = time.perf_counter()
     for path in paths:
         librosa_reference.spectrogram(librosa.load(path, sr=config.sample_rate)[0], kind,
