@@ -1,4 +1,5 @@
-"""What every benchmark shares: quiet TF, the project on sys.path, --data_dir, sampling.
+"""What every benchmark shares: quiet TF, the project on sys.path, the project's flags
+(``--data_dir`` defaults to ../shared/data/gtzan_mini here), sampling and timing.
 
 Import it first in a benchmark script (before TensorFlow).
 """
@@ -14,11 +15,10 @@ sys.path.insert(0, ROOT)
 from absl import flags  # noqa: E402
 
 from genre_tf.data import discovery  # noqa: E402
+from genre_tf.flags import FLAGS  # noqa: E402  (--data_dir means what it means everywhere)
 
-flags.DEFINE_string("data_dir", os.path.join(ROOT, "..", "shared", "data", "gtzan_mini"),
-                    "Audio root (GTZAN layout) to benchmark on.")
-flags.DEFINE_integer("clips", 20, "Clips to time on each side.")
-FLAGS = flags.FLAGS
+FLAGS.set_default("data_dir", os.path.join(ROOT, "..", "shared", "data", "gtzan_mini"))
+flags.DEFINE_integer("clips", 20, "Clips to time on each side (benchmarks only).")
 
 
 def sample_paths():

@@ -217,11 +217,14 @@ class EmbeddingCliTest(tf.test.TestCase):
         os.rename(self.model_dir, hidden)
         try:
             again = self._train(os.path.join(self.work, "rerun"), "--final_fit=false")
+            resumed = self._train(output, "--final_fit=false")
         finally:
             os.rename(hidden, self.model_dir)
         self.assertNotIn("Computing embedding", again.stderr)
         with open(os.path.join(self.work, "rerun", "metrics.json")) as handle:
             self.assertAllClose(json.load(handle)["mean_accuracy"], result["mean_accuracy"])
+        # Rerun into the same folder: every split is recognised as done.
+        self.assertIn("split_2: already done", resumed.stderr)
         # All cached, the final model still exports (the backbone is loaded only then).
         exported = os.path.join(self.work, "rerun_export")
         self._train(exported, "--folds=2", "--notflite")

@@ -102,6 +102,6 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
                 "backbone_layer": self.backbone_layer,
                 "frame_hop_seconds": self.frame_hop_seconds,
                 "finetune_top": self.finetune_top,
-                "sample_rate": self.backbone.sample_rate if self._backbone else None,
+                "sample_rate": backbones.backbone_class(self.backbone_name).sample_rate,
                 "n_frames": int(len(self.table.row_song)) if self.table else None,
                 "hidden_units": list(self.hidden_units), "dropout": self.dropout}
