@@ -22,18 +22,31 @@ class DecodeTest(tf.test.TestCase):
         folder = self.get_temp_dir()
         y = fixtures.tone(440.0, seconds=1.0)
         for extension, fmt in ((".wav", "WAV"), (".flac", "FLAC"), (".ogg", "OGG"),
-                               (".au", "AU")):
+                               (".mp3", "MP3"), (".au", "AU")):
             with self.subTest(extension=extension):
                 path = os.path.join(folder, "tone" + extension)
-                subtype = "VORBIS" if fmt == "OGG" else "PCM_16"
+                subtype = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}.get(fmt, "PCM_16")
                 soundfile.write(path, y, fixtures.SR, format=fmt, subtype=subtype)
                 decoded = decode.read_waveform(path, fixtures.SR)
                 self.assertEqual(decoded.dtype, np.float32)
-                self.assertAllClose(decoded.size, y.size, atol=2048)  # OGG pads frames
+                self.assertAllClose(decoded.size, y.size, atol=2048)  # lossy codecs pad
                 self.assertAllClose(_dominant_frequency(decoded, fixtures.SR), 440.0,
                                     atol=2.0)
                 if fmt in ("WAV", "FLAC", "AU"):  # lossless: same samples
                     self.assertAllClose(decoded, y, atol=1e-4)
+
+    def test_tensorflow_decodes_the_tf_formats(self):
+        # WAV, FLAC, OGG and MP3 go through TF ops, not the soundfile fallback.
+        folder = self.get_temp_dir()
+        y = fixtures.tone(440.0, seconds=0.5)
+        for extension, fmt, subtype in ((".wav", "WAV", "PCM_16"), (".flac", "FLAC", "PCM_16"),
+                                        (".mp3", "MP3", "MPEG_LAYER_III")):
+            with self.subTest(extension=extension):
+                path = os.path.join(folder, "tf" + extension)
+                soundfile.write(path, y, fixtures.SR, format=fmt, subtype=subtype)
+                samples, rate = decode._decode_with_tf(path, extension)  # pylint: disable=protected-access
+                self.assertEqual(rate, fixtures.SR)
+                self.assertEqual(samples.ndim, 2)
 
     def test_float_wav_falls_back_to_soundfile(self):
         path = fixtures.write_audio(os.path.join(self.get_temp_dir(), "f.wav"),
