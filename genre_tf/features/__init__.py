@@ -16,3 +16,7 @@ from genre_tf.features.spectral import (  # noqa: F401
 from genre_tf.features.rhythm import (  # noqa: F401
     compute_onset_strength, compute_tempogram, compute_tempo,
 )
+from genre_tf.features.spectrograms import (  # noqa: F401
+    SPECTROGRAM_TYPES, SpectrogramConfig, compute_spectrogram, compute_pseudo_cqt,
+    compute_chroma_cqt, compute_tonnetz,
+)
