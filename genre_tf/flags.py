@@ -129,6 +129,11 @@ flags.DEFINE_boolean("tflite_quantize", False,
 flags.DEFINE_integer("max_trials", 20, "KerasTuner trials.")
 flags.DEFINE_enum("tuner", "random", ["random", "bayesian"], "KerasTuner search algorithm.")
 
+# --- Prediction (predict.py) -----------------------------------------------------------
+flags.DEFINE_string("saved_model", None,
+                    "An exported model folder (saved_models/<run>/saved_model).")
+flags.DEFINE_integer("top_k", 3, "Genres printed per file.")
+
 # --- Outputs, caching, reproducibility ------------------------------------------------
 flags.DEFINE_string("run_name", None,
                     "Name of the run folder; default: the system name (+ _demo).")

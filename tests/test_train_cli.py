@@ -74,6 +74,22 @@ class TrainCliTest(tf.test.TestCase):
             self.assertAllClose(from_features["probabilities"],
                                 from_waveform["probabilities"], atol=1e-5)
 
+    def test_predict_names_genres_and_reports_bad_files(self):
+        clip = fixtures.write_audio(os.path.join(self.work, "unseen_high.wav"),
+                                    fixtures.tone_genre_clip("high", 11))
+        broken = os.path.join(self.work, "broken.wav")
+        with open(broken, "w") as handle:
+            handle.write("not audio")
+        result = fixtures.run_train(
+            f"--saved_model={os.path.join(self.output, 'saved_model')}", "--top_k=2", clip,
+            broken, script="predict.py")
+        self.assertRegex(result.stdout, r"unseen_high.wav: high [01]\.\d\d, \w+ [01]\.\d\d")
+        self.assertIn("broken.wav: cannot decode", result.stderr)
+        with open(os.path.join(self.output, "saved_model", "model_info.json")) as handle:
+            info = json.load(handle)
+        self.assertEqual(info["sample_rate"], 22050)
+        self.assertEqual(info["class_names"], ["high", "low", "mid"])
+
     def test_tflite_model_takes_raw_audio(self):
         interpreter = tf.lite.Interpreter(
             model_path=os.path.join(self.output, "model.tflite"))

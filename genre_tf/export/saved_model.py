@@ -9,12 +9,14 @@ Reload with ``reloaded = tf.saved_model.load(path)`` and keep ``reloaded`` in a 
 while calling ``reloaded.serve(...)``: its functions die with the object.
 """
 
+import json
 import os
 
 import keras
 import tensorflow as tf
 
 CLASS_NAMES_FILE = "class_names.txt"
+INFO_FILE = "model_info.json"
 
 
 def _labelled(probabilities, class_table):
@@ -31,7 +33,7 @@ def _labelling(function, class_table):
 
 
 def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
-                       trackables=()):
+                       trackables=(), info=None):
     """Writes ``model`` as a SavedModel whose endpoints name the predicted class.
 
     Args:
@@ -42,6 +44,8 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
         probabilities (e.g. a waveform front end followed by ``model``).
       trackables: other objects those endpoints use (a backbone layer or TF-Hub
         module), saved with the model.
+      info: facts a user of the export needs (``sample_rate`` of ``classify_waveform``,
+        the system's settings), written to ``model_info.json`` with the class names.
 
     Returns:
       ``export_dir``.
@@ -69,7 +73,15 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
     archive.write_out(export_dir, verbose=False)
     with open(os.path.join(export_dir, CLASS_NAMES_FILE), "w") as handle:
         handle.write("\n".join(class_names) + "\n")
+    with open(os.path.join(export_dir, INFO_FILE), "w") as handle:
+        json.dump({**(info or {}), "class_names": list(class_names)}, handle, indent=2)
     return export_dir
+
+
+def read_model_info(export_dir):
+    """``model_info.json`` of an export (``sample_rate``, ``class_names``, settings)."""
+    with open(os.path.join(export_dir, INFO_FILE)) as handle:
+        return json.load(handle)
 
 
 def read_class_names(export_dir):

@@ -56,6 +56,11 @@ class System(abc.ABC):
         """Sets head options from ``{flag name: value}`` (as ``search_space`` returns)."""
         raise NotImplementedError(f"{self.name} defines no search space")
 
+    @property
+    @abc.abstractmethod
+    def sample_rate(self):
+        """Rate, in Hz, of the waveforms the front end (and ``classify_waveform``) takes."""
+
     def run_name(self):
         """Default name of a run folder: the system, and its backbone if any."""
         return self.name

@@ -63,6 +63,10 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
                 self.frame_hop_seconds)
         return self._backbone
 
+    @property
+    def sample_rate(self):
+        return backbones.backbone_class(self.backbone_name).sample_rate
+
     def extractor(self):
         layer_class = backbones.backbone_class(self.backbone_name)
         key = backbones.backbone_key(self.backbone_name, self.backbone_handle,
@@ -102,6 +106,6 @@ class EmbeddingSystem(feature_stats.FeatureStatsSystem):
                 "backbone_layer": self.backbone_layer,
                 "frame_hop_seconds": self.frame_hop_seconds,
                 "finetune_top": self.finetune_top,
-                "sample_rate": backbones.backbone_class(self.backbone_name).sample_rate,
+                "sample_rate": self.sample_rate,
                 "n_frames": int(len(self.table.row_song)) if self.table else None,
                 "hidden_units": list(self.hidden_units), "dropout": self.dropout}

@@ -46,6 +46,10 @@ class FeatureStatsSystem(base.System):
                    flag_values.cache_dir, flag_values.short_clips,
                    [int(u) for u in flag_values.hidden_units], flag_values.dropout)
 
+    @property
+    def sample_rate(self):
+        return self.config.sample_rate
+
     def extractor(self):
         """What turns a decoded clip into table rows."""
         return feature_table.statistics_extractor(self.config)

@@ -127,7 +127,7 @@ class SpectrogramSystem(base.System):
                    flag_values.spectrogram_cache, model_options)
 
     @property
-    def _sample_rate(self):
+    def sample_rate(self):
         return self.spectrogram.sample_rate
 
     def prepare(self, report):
@@ -136,18 +136,18 @@ class SpectrogramSystem(base.System):
         index = discovery.discover_clips(self.data_dir)
         lengths = {}
         dataset = pipeline.waveform_dataset([c.path for c in index.clips],
-                                            self._sample_rate, 1, "pad", report)
+                                            self.sample_rate, 1, "pad", report)
         for n_samples, i in dataset.map(lambda y, i: (tf.shape(y)[0], i)).as_numpy_iterator():
             lengths[int(i)] = int(n_samples)
         kept = sorted(lengths)
         if not kept:
             raise ValueError(f"no clip under {index.root} could be decoded")
         if self.crop_seconds:
-            crop = int(round(self.crop_seconds * self._sample_rate))
+            crop = int(round(self.crop_seconds * self.sample_rate))
         else:
             crop = min(lengths.values())
             logging.info("Cropping every clip to the shortest: %.2f s",
-                         crop / self._sample_rate)
+                         crop / self.sample_rate)
         if self.short_clips == "skip":
             for i in [i for i in kept if lengths[i] < crop]:
                 report.skip(index.clips[i].path, f"too short ({lengths[i]} samples, "
@@ -169,7 +169,7 @@ class SpectrogramSystem(base.System):
 
     # -- examples ----------------------------------------------------------------------
     def _crop_hop(self):
-        return max(1, int(round(self.crop_hop_seconds * self._sample_rate)))
+        return max(1, int(round(self.crop_hop_seconds * self.sample_rate)))
 
     def _crops(self, waveform, training):
         """One waveform -> ``[n, crop_samples]`` crops for this regime."""
@@ -195,7 +195,7 @@ class SpectrogramSystem(base.System):
         labels = tf.constant(self.song_labels[songs], tf.int32)
         paths = [self.paths[s] for s in songs]
         config = self.image_config
-        waves = pipeline.waveform_dataset(paths, self._sample_rate, config.crop_samples,
+        waves = pipeline.waveform_dataset(paths, self.sample_rate, config.crop_samples,
                                           self.short_clips, self.report)
         def to_crops(waveform, k):
             crops = self._crops(waveform, training)

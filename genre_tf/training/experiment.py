@@ -161,7 +161,8 @@ def run_experiment(system, make_splits, config, output_dir, seed=0, final_fit=Tr
         model = train_split(system, split, config, os.path.join(output_dir, "final"), seed)
         export_dir = saved_model.export_saved_model(
             model, os.path.join(output_dir, SAVED_MODEL_DIR), system.class_names,
-            system.export_endpoints(model), system.export_trackables())
+            system.export_endpoints(model), system.export_trackables(),
+            info={"sample_rate": system.sample_rate, "system": system.describe()})
         logging.info("Exported SavedModel to %s", export_dir)
         if tflite:
             tflite_export.export_tflite_or_warn(export_dir, output_dir, tflite_quantize)
