@@ -75,7 +75,14 @@ def _run_split(system, split, position, config, output_dir, seed):
             return previous
         logging.warning("%s: %s holds another split or other settings; training again",
                         split.name, result_path)
-        shutil.rmtree(work_dir)  # its backup and history belong to the old settings
+    # An interrupted split resumes from its backup only if it was started with these
+    # songs and settings; anything else in its folder belongs to another run.
+    started_path = os.path.join(work_dir, "started.json")
+    if os.path.isdir(work_dir) and not (
+            os.path.isfile(started_path)
+            and report.read_json(started_path) == {"songs": record, "settings": settings}):
+        shutil.rmtree(work_dir)
+    report.write_json(started_path, {"songs": record, "settings": settings})
     started = time.time()
     logging.info("%s: training on %d songs (%d for early stopping), testing on %d",
                  split.name, len(split.train), len(split.valid), len(split.test))
