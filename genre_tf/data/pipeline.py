@@ -47,7 +47,7 @@ class DecodeReport:
 
 
 def waveform_dataset(paths, sample_rate, min_samples, short_clips="pad", report=None,
-                     deterministic=True):
+                     deterministic=True, shuffle_seed=None):
     """Decoded mono waveforms of the files that can be read.
 
     Args:
@@ -57,6 +57,8 @@ def waveform_dataset(paths, sample_rate, min_samples, short_clips="pad", report=
       short_clips: "pad" or "skip".
       report: a ``DecodeReport`` that collects skipped and padded files.
       deterministic: keep file order (needed to line results up with paths).
+      shuffle_seed: if set, visit the files in a new random order every epoch (cheap:
+        only paths are shuffled, before decoding).
 
     Returns:
       A ``tf.data.Dataset`` of ``(waveform float32 [samples], index int64)``, where
@@ -84,6 +86,9 @@ def waveform_dataset(paths, sample_rate, min_samples, short_clips="pad", report=
 
     dataset = tf.data.Dataset.from_tensor_slices(
         (tf.constant(list(paths), tf.string), tf.range(len(paths), dtype=tf.int64)))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(paths), seed=shuffle_seed,
+                                  reshuffle_each_iteration=True)
     dataset = dataset.map(_decode_op, num_parallel_calls=tf.data.AUTOTUNE,
                           deterministic=deterministic)
     dataset = dataset.filter(lambda waveform, index, ok: ok)

@@ -28,6 +28,9 @@ from genre_tf.systems import base
 
 # Songs whose images estimate the standardisation mean and variance.
 _STANDARDIZE_SAMPLE_SONGS = 64
+# Songs' worth of examples in the training shuffle buffer (songs already arrive in a
+# random order, so this only mixes crops of neighbouring songs): 32 x 1 MB at 512x512.
+_SHUFFLE_BUFFER = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,9 +186,9 @@ class SpectrogramSystem(base.System):
                              fn_output_signature=tf.float32)
         return tf.signal.frame(waveform, crop, self._crop_hop())
 
-    def _cache_path(self, songs, training):
-        key = hashlib.sha1(repr((sorted(int(s) for s in songs), self.image_config,
-                                 training and self.crop_seconds > 0)).encode()).hexdigest()
+    def _cache_path(self, songs):
+        key = hashlib.sha1(repr((sorted(int(s) for s in songs),
+                                 self.image_config)).encode()).hexdigest()
         folder = os.path.join(self.cache_dir, "spectrograms")
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, key[:16])
@@ -195,8 +198,14 @@ class SpectrogramSystem(base.System):
         labels = tf.constant(self.song_labels[songs], tf.int32)
         paths = [self.paths[s] for s in songs]
         config = self.image_config
-        waves = pipeline.waveform_dataset(paths, self.sample_rate, config.crop_samples,
-                                          self.short_clips, self.report)
+        cached = self.spectrogram_cache and self.cache_dir and not (
+            training and self.crop_seconds)  # random crops differ every epoch
+        # Training visits songs in a new order each epoch (only paths are shuffled), so
+        # the image shuffle buffer stays small; a cache must see one fixed order.
+        waves = pipeline.waveform_dataset(
+            paths, self.sample_rate, config.crop_samples, self.short_clips, self.report,
+            shuffle_seed=seed if training and not cached else None)
+
         def to_crops(waveform, k):
             crops = self._crops(waveform, training)
             return crops, tf.fill([tf.shape(crops)[0]], tf.gather(labels, k))
@@ -204,11 +213,13 @@ class SpectrogramSystem(base.System):
         images = waves.map(to_crops, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
         images = images.map(lambda crop, label: (waveform_to_image(crop, config), label),
                             num_parallel_calls=tf.data.AUTOTUNE)
-        if self.spectrogram_cache and self.cache_dir and not (training and self.crop_seconds):
-            images = images.cache(self._cache_path(songs, training))
+        if cached:
+            images = images.cache(self._cache_path(songs))
         if training:
-            images = images.shuffle(max(256, len(songs) * self.crops_per_song), seed=seed,
-                                    reshuffle_each_iteration=True)
+            # A cached stream comes in a fixed order: mix over a wider (still bounded)
+            # window.
+            window = _SHUFFLE_BUFFER * self.crops_per_song * (4 if cached else 1)
+            images = images.shuffle(window, seed=seed, reshuffle_each_iteration=True)
         return images.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def example_songs(self, songs):
