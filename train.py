@@ -21,6 +21,7 @@ from genre_tf.training import experiment
 
 def main(argv):
     del argv
+    cli.quiet_expected_warnings()
     run_info = cli.resolve_data()
     system = systems.create(FLAGS)
     cli.resolve_output_dir(system, run_info)

@@ -22,6 +22,7 @@ from genre_tf.training import tuning  # noqa: E402
 
 def main(argv):
     del argv
+    cli.quiet_expected_warnings()
     run_info = cli.resolve_data()
     system = systems.create(FLAGS)
     if not FLAGS.output_dir:

@@ -1,6 +1,7 @@
 """Run set-up shared by train.py and tuner.py: data, output folder, splits, training
 settings, all from the flags of ``genre_tf.flags``."""
 
+import logging as python_logging
 import os
 
 from absl import logging
@@ -46,3 +47,18 @@ def split_maker():
                                   FLAGS.test_size, FLAGS.validation_fraction,
                                   FLAGS.split_dir, FLAGS.seed)
     return make
+
+
+class _ExpectedRetracing(python_logging.Filter):
+    """Drops TF's "calls to ... triggered tf.function retracing" warning: every split
+    builds a new model, so Keras' predict function is traced once per split by design."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def quiet_expected_warnings():
+    """Silences warnings that describe how the driver is meant to work, not a problem."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    tf.get_logger().addFilter(_ExpectedRetracing())
+    python_logging.getLogger("absl").addFilter(_ExpectedRetracing())
