@@ -14,17 +14,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TF's C++ start-up noi
 
 from absl import app
 
-from genre_tf import cli, systems
+from genre_tf import cli
 from genre_tf.flags import FLAGS
 from genre_tf.training import experiment
 
 
 def main(argv):
     del argv
-    cli.quiet_expected_warnings()
-    run_info = cli.resolve_data()
-    system = systems.create(FLAGS)
-    cli.resolve_output_dir(system, run_info)
+    system, run_info = cli.set_up_run()
     FLAGS.append_flags_into_file(os.path.join(FLAGS.output_dir, "flags.txt"))
     result = experiment.run_experiment(
         system, cli.split_maker(), cli.train_config(), FLAGS.output_dir, FLAGS.seed,

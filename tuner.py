@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TF's C++ start-up noi
 
 from absl import app  # noqa: E402
 
-from genre_tf import cli, systems  # noqa: E402
+from genre_tf import cli  # noqa: E402
 from genre_tf.data import pipeline  # noqa: E402
 from genre_tf.flags import FLAGS  # noqa: E402
 from genre_tf.training import tuning  # noqa: E402
@@ -22,13 +22,7 @@ from genre_tf.training import tuning  # noqa: E402
 
 def main(argv):
     del argv
-    cli.quiet_expected_warnings()
-    run_info = cli.resolve_data()
-    system = systems.create(FLAGS)
-    if not FLAGS.output_dir:
-        FLAGS.run_name = (FLAGS.run_name or system.run_name()
-                          + ("_demo" if run_info["synthetic_demo"] else "")) + "_tuning"
-    cli.resolve_output_dir(system, run_info)
+    system, _ = cli.set_up_run(run_name_suffix="_tuning")
     system.prepare(pipeline.DecodeReport())
     split = cli.split_maker()(system.song_ids, system.song_labels)[0]
     best = tuning.tune(system, split, cli.train_config(), FLAGS.output_dir,

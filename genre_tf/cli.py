@@ -6,10 +6,22 @@ import os
 
 from absl import logging
 
+from genre_tf import systems
 from genre_tf.audio import synthetic
 from genre_tf.data import splits
 from genre_tf.flags import FLAGS
 from genre_tf.training import trainer
+
+
+def set_up_run(run_name_suffix=""):
+    """What every command does first: quiet expected warnings, find the data (or the
+    demo), build the system from flags, fix the output folder. Returns (system,
+    run_info)."""
+    quiet_expected_warnings()
+    run_info = resolve_data()
+    system = systems.create(FLAGS)
+    resolve_output_dir(system, run_info, run_name_suffix)
+    return system, run_info
 
 
 def resolve_data():
@@ -25,10 +37,11 @@ def resolve_data():
     return {"data_source": FLAGS.data_dir, "synthetic_demo": True}
 
 
-def resolve_output_dir(system, run_info):
-    """--output_dir, or saved_models/<run_name> (default: system or backbone, + _demo)."""
-    run_name = FLAGS.run_name or system.run_name() + (
-        "_demo" if run_info["synthetic_demo"] else "")
+def resolve_output_dir(system, run_info, run_name_suffix=""):
+    """--output_dir, or saved_models/<run_name><suffix> (default run name: system or
+    backbone, + _demo)."""
+    run_name = (FLAGS.run_name or system.run_name() + (
+        "_demo" if run_info["synthetic_demo"] else "")) + run_name_suffix
     FLAGS.output_dir = FLAGS.output_dir or os.path.join("saved_models", run_name)
     os.makedirs(FLAGS.output_dir, exist_ok=True)
 

@@ -164,6 +164,16 @@ class FeatureTableTest(tf.test.TestCase):
         again = feature_table.table_from_audio(index, extractor, cache)
         self.assertAllClose(again.features, table.features)
 
+    def test_class_left_without_decodable_clips_is_an_error(self):
+        root = _make_tree(self.get_temp_dir(), genres=("blues",), per_genre=2)
+        os.makedirs(os.path.join(root, "jazz"))
+        with open(os.path.join(root, "jazz", "jazz.00000.wav"), "w") as handle:
+            handle.write("not audio")
+        extractor = feature_table.statistics_extractor(
+            statistics.FeatureConfig(window_sizes=(512,), tempo=False))
+        with self.assertRaisesRegex(ValueError, "classes with no usable decoded clips.*jazz"):
+            feature_table.table_from_audio(discovery.discover_clips(root), extractor)
+
     def test_table_from_csv_groups_segments_by_song(self):
         path = os.path.join(self.get_temp_dir(), "features_3_sec.csv")
         with open(path, "w") as handle:

@@ -40,6 +40,10 @@ class ClipIndex:
     def labels(self):
         return [clip.label for clip in self.clips]
 
+    def subset(self, positions):
+        """The clips at ``positions`` (e.g. those that decoded), same classes and root."""
+        return ClipIndex([self.clips[i] for i in positions], self.class_names, self.root)
+
     def check_every_class_has_clips(self, what="clips"):
         """Raises ValueError naming each class that has no clips."""
         counts = [0] * len(self.class_names)

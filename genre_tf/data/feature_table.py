@@ -153,11 +153,8 @@ def table_from_audio(index, extractor, cache_dir=None, short_clips="pad", report
     if not kept:
         raise ValueError(f"no clip under {index.root} could be decoded: "
                          f"{len(report.skipped)} skipped")
+    index.subset(kept).check_every_class_has_clips("decoded clips")
     labels = np.asarray([index.clips[i].label for i in kept], dtype=np.int64)
-    missing = sorted(set(range(len(index.class_names))) - set(labels.tolist()))
-    if missing:
-        raise ValueError("classes with no decodable clips: "
-                         + ", ".join(index.class_names[c] for c in missing))
     return FeatureTable(
         features=np.concatenate([rows[i] for i in kept]).astype(np.float32),
         row_song=np.repeat(np.arange(len(kept)), [len(rows[i]) for i in kept]),

@@ -62,9 +62,9 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
             setattr(archive, f"backbone_module_{position}", module)
     input_spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype,
                                name=model.inputs[0].name)
-    archive.add_endpoint("serve", lambda inputs: _labelled(model(inputs, training=False),
-                                                           class_table),
-                         input_signature=[input_spec])
+    archive.add_endpoint(
+        "serve", _labelling(lambda inputs: model(inputs, training=False), class_table),
+        input_signature=[input_spec])
     for name, (function, signature) in (extra_endpoints or {}).items():
         archive.add_endpoint(name, _labelling(function, class_table),
                              input_signature=signature)

@@ -156,16 +156,13 @@ class SpectrogramSystem(base.System):
                 report.skip(index.clips[i].path, f"too short ({lengths[i]} samples, "
                                                  f"need {crop})")
             kept = [i for i in kept if lengths[i] >= crop]
+        index.subset(kept).check_every_class_has_clips("decoded clips")
         clips = [index.clips[i] for i in kept]
         self.paths = [c.path for c in clips]
         self.lengths = np.asarray([lengths[i] for i in kept])
         self.song_ids = [c.song_id for c in clips]
         self.song_labels = np.asarray([c.label for c in clips])
         self.class_names = list(index.class_names)
-        missing = set(range(len(self.class_names))) - set(self.song_labels.tolist())
-        if missing:
-            raise ValueError("classes with no decodable clips: "
-                             + ", ".join(self.class_names[c] for c in sorted(missing)))
         self.image_config = ImageConfig(self.kinds, self.spectrogram, self.image_size, crop)
         logging.info("%s: input %s per example", "+".join(self.kinds),
                      self.image_config.input_shape())
