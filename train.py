@@ -1,6 +1,6 @@
 """Train and cross-validate a genre classifier; write metrics and export the model.
 
-    python train.py --flagfile=mlp.flags                         # synthetic demo
+    python train.py --flagfile=musicnn.flags                     # synthetic demo
     python train.py --flagfile=mlp.flags --data_dir=PATH/genres_original
     python train.py --flagfile=mlp.flags --features_csv=features_30_sec.csv
 
@@ -8,29 +8,31 @@ Outputs land in saved_models/<run_name>/: metrics.json, confusion_matrix.png, on
 per split (history, TensorBoard logs, result.json) and saved_model/.
 """
 
-import os
+from genre_tf import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TF's C++ start-up noise out.
+console.import_tensorflow()  # first: keeps TF's C++ start-up noise out
 
-from absl import app
+from absl import app, flags  # noqa: E402
 
-from genre_tf import cli
-from genre_tf.flags import FLAGS
-from genre_tf.training import experiment
+from genre_tf import cli  # noqa: E402
+from genre_tf import flags as project_flags  # noqa: E402
+from genre_tf.training import experiment  # noqa: E402
+
+flags.adopt_module_key_flags(project_flags)
 
 
 def main(argv):
     del argv
-    system, run_info = cli.set_up_run()
-    FLAGS.append_flags_into_file(os.path.join(FLAGS.output_dir, "flags.txt"))
-    result = experiment.run_experiment(
-        system, cli.split_maker(), cli.train_config(), FLAGS.output_dir, FLAGS.seed,
-        FLAGS.final_fit, FLAGS.validation_fraction, run_info, FLAGS.tflite,
-        FLAGS.tflite_quantize)
-    print(f"{system.name}: song-level accuracy {result['mean_accuracy']:.4f} "
+    run = cli.run_config()
+    cli.write_flags_file(f"{run.output_dir}/flags.txt")
+    result = experiment.run_experiment(run)
+    name = cli.default_run_name(run.system, run.data).removesuffix("_demo")
+    excerpt = result["excerpt_accuracy"]
+    print(f"{name}: song-level accuracy {result['mean_accuracy']:.4f} "
           f"± {result['std_accuracy']:.4f} over {len(result['splits'])} splits "
-          f"(majority vote {result['votes']['majority']['mean_accuracy']:.4f}); "
-          f"results in {FLAGS.output_dir}")
+          f"(majority vote {result['votes']['majority']['mean_accuracy']:.4f})"
+          + (f"; excerpts {excerpt['mean']:.4f} ± {excerpt['std']:.4f}" if excerpt else "")
+          + f"; results in {run.output_dir}")
 
 
 if __name__ == "__main__":

@@ -8,27 +8,36 @@ The search uses the first split's training songs and scores on its validation so
 test songs are never seen. Outputs land in saved_models/<run_name>_tuning/.
 """
 
-import os
+from genre_tf import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TF's C++ start-up noise out.
+console.import_tensorflow()  # first: keeps TF's C++ start-up noise out
 
-from absl import app  # noqa: E402
+import sys  # noqa: E402
 
-from genre_tf import cli  # noqa: E402
-from genre_tf.data import pipeline  # noqa: E402
-from genre_tf.flags import FLAGS  # noqa: E402
-from genre_tf.training import tuning  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from genre_tf import cli, systems  # noqa: E402
+from genre_tf import flags as project_flags  # noqa: E402
+from genre_tf.data import splits  # noqa: E402
+from genre_tf.training import experiment, tuning  # noqa: E402
+
+flags.adopt_module_key_flags(project_flags)
+flags.DEFINE_integer("max_trials", 20, "KerasTuner trials.")
+flags.DEFINE_enum("tuner", "random", ["random", "bayesian"], "KerasTuner search algorithm.")
+FLAGS = flags.FLAGS
 
 
 def main(argv):
     del argv
-    system, _ = cli.set_up_run(run_name_suffix="_tuning")
-    system.prepare(pipeline.DecodeReport())
-    split = cli.split_maker()(system.song_ids, system.song_labels)[0]
-    best = tuning.tune(system, split, cli.train_config(), FLAGS.output_dir,
-                       FLAGS.max_trials, FLAGS.tuner, FLAGS.seed)
-    print(f"best hyperparameters: {best}; flag file: "
-          f"{os.path.join(FLAGS.output_dir, 'best.flags')}")
+    run = cli.run_config(run_name_suffix="_tuning")
+    cli.write_flags_file(f"{run.output_dir}/flags.txt", extra_modules=[sys.argv[0]])
+    system = systems.System(run.system)
+    examples = experiment.build_examples(system, run.data)
+    split = splits.make_splits(run.splits, examples.song_ids, examples.song_labels,
+                               run.seed)[0]
+    best = tuning.tune(system, examples, split, run.training, run.output_dir,
+                       FLAGS.max_trials, FLAGS.tuner, run.seed)
+    print(f"best hyperparameters: {best}; flag file: {run.output_dir}/best.flags")
 
 
 if __name__ == "__main__":

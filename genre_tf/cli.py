@@ -1,65 +1,133 @@
-"""Run set-up shared by train.py and tuner.py: data, output folder, splits, training
-settings, all from the flags of ``genre_tf.flags``."""
+"""The edge of the package: flags in, config objects out.
+
+``train.py`` and ``tuner.py`` call ``run_config()``; it is the only code that reads
+``genre_tf.flags``, and it never writes them. Everything below takes the plain
+dataclasses of ``genre_tf.config``.
+"""
 
 import logging as python_logging
 import os
 
 from absl import logging
 
-from genre_tf import systems
+from genre_tf import config, systems
+from genre_tf import flags as project_flags
 from genre_tf.audio import synthetic
-from genre_tf.data import splits
+from genre_tf.backbones import BackboneConfig
+from genre_tf.data import examples, excerpts
+from genre_tf.features import spectrograms, statistics
 from genre_tf.flags import FLAGS
+from genre_tf.frontends import spectrogram
+from genre_tf.models import heads
 from genre_tf.training import trainer
 
 
-def set_up_run(run_name_suffix=""):
-    """What every command does first: quiet expected warnings, find the data (or the
-    demo), build the system from flags, fix the output folder. Returns (system,
-    run_info)."""
-    quiet_expected_warnings()
-    run_info = resolve_data()
-    system = systems.create(FLAGS)
-    resolve_output_dir(system, run_info, run_name_suffix)
-    return system, run_info
+def _ints(values):
+    return tuple(int(v) for v in values)
 
 
-def resolve_data():
-    """Points --data_dir at the synthetic demo dataset when no data is given."""
-    source = FLAGS.features_csv or FLAGS.data_dir
-    if source:
-        return {"data_source": source, "synthetic_demo": False}
-    FLAGS.data_dir = synthetic.make_demo_dataset(
+def frontend_config():
+    """The ``--system``'s front end settings."""
+    if FLAGS.features_csv:
+        return None
+    if FLAGS.system == "mlp":
+        return statistics.FeatureConfig(
+            window_sizes=_ints(FLAGS.window_sizes), statistics=tuple(FLAGS.statistics),
+            n_mfcc=FLAGS.n_mfcc, tempo=FLAGS.tempo)
+    if FLAGS.system == "cnn":
+        return spectrogram.ImageConfig(
+            kinds=tuple(FLAGS.spectrogram),
+            spectrogram=spectrograms.SpectrogramConfig(
+                n_fft=FLAGS.n_fft, hop_length=FLAGS.hop_length, n_mels=FLAGS.n_mels,
+                n_mfcc=FLAGS.n_mfcc),
+            image_size=FLAGS.image_size, crop_seconds=FLAGS.crop_seconds,
+            crop_hop_seconds=FLAGS.crop_hop_seconds,
+            crops_per_song=max(1, FLAGS.crops_per_song))
+    if FLAGS.finetune_top and not FLAGS.backbone.endswith("musicnn"):
+        raise ValueError("--finetune_top needs a musicnn backbone: a TF-Hub model cannot "
+                         "be split into frozen and trainable parts")
+    return BackboneConfig(FLAGS.backbone, FLAGS.backbone_handle,
+                          "pooled" if FLAGS.finetune_top else FLAGS.backbone_layer,
+                          FLAGS.frame_hop_seconds or None)
+
+
+def head_config():
+    """The head the ``--system`` trains."""
+    if FLAGS.system == "cnn" and not FLAGS.features_csv:
+        return heads.CnnHead(
+            final_conv_dim=FLAGS.final_conv_dim, base_filters=FLAGS.base_filters,
+            max_filters=FLAGS.max_filters, fc_units=FLAGS.fc_units, dropout=FLAGS.dropout,
+            batch_norm=FLAGS.batch_norm, spec_augment=FLAGS.spec_augment)
+    head = heads.FinetunedTopHead if FLAGS.finetune_top else heads.DenseHead
+    return head(hidden_units=_ints(FLAGS.hidden_units), dropout=FLAGS.dropout)
+
+
+def example_config():
+    low, high = (float(v) for v in FLAGS.train_excerpt_seconds)
+    return examples.ExampleConfig(
+        short_clips=FLAGS.short_clips,
+        train_excerpts=excerpts.ExcerptPlan(FLAGS.train_excerpts_per_song, low, high,
+                                            FLAGS.seed),
+        eval_excerpts=excerpts.ExcerptPlan(
+            FLAGS.excerpts_per_song if FLAGS.excerpt_seconds > 0 else 0,
+            FLAGS.excerpt_seconds or 2.5, FLAGS.excerpt_seconds or 2.5, FLAGS.seed + 1),
+        cache_dir=FLAGS.cache_dir or None, spectrogram_cache=FLAGS.spectrogram_cache)
+
+
+def data_config():
+    """``--data_dir``/``--features_csv``, or the synthetic demo dataset."""
+    if FLAGS.features_csv or FLAGS.data_dir:
+        return config.DataConfig(FLAGS.data_dir, FLAGS.features_csv, False,
+                                 example_config())
+    demo = synthetic.make_demo_dataset(
         os.path.join(FLAGS.cache_dir or "saved_models", "demo_data"),
         FLAGS.demo_clips_per_genre, seed=0)
     logging.warning("No --data_dir: using the SYNTHETIC demo dataset at %s. Its accuracy "
-                    "says nothing about real music.", FLAGS.data_dir)
-    return {"data_source": FLAGS.data_dir, "synthetic_demo": True}
+                    "says nothing about real music.", demo)
+    return config.DataConfig(demo, None, True, example_config())
 
 
-def resolve_output_dir(system, run_info, run_name_suffix=""):
-    """--output_dir, or saved_models/<run_name><suffix> (default run name: system or
-    backbone, + _demo)."""
-    run_name = (FLAGS.run_name or system.run_name() + (
-        "_demo" if run_info["synthetic_demo"] else "")) + run_name_suffix
-    FLAGS.output_dir = FLAGS.output_dir or os.path.join("saved_models", run_name)
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
+def run_config(run_name_suffix=""):
+    """The whole run, from flags. Also quiets warnings that describe how the driver is
+    meant to work."""
+    quiet_expected_warnings()
+    system = systems.SystemConfig(FLAGS.system, frontend_config(), head_config())
+    data = data_config()
+    run_name = (FLAGS.run_name or default_run_name(system, data)) + run_name_suffix
+    output_dir = FLAGS.output_dir or os.path.join("saved_models", run_name)
+    os.makedirs(output_dir, exist_ok=True)
+    return config.RunConfig(
+        system=system, data=data, output_dir=output_dir,
+        splits=config.SplitConfig(FLAGS.split, FLAGS.folds, FLAGS.test_size,
+                                  FLAGS.validation_fraction, FLAGS.split_dir),
+        training=trainer.TrainConfig(
+            learning_rate=FLAGS.learning_rate, epochs=FLAGS.epochs,
+            batch_size=FLAGS.batch_size, patience=FLAGS.patience,
+            min_delta=FLAGS.min_delta, lr_decay_every=FLAGS.lr_decay_every,
+            lr_decay_factor=FLAGS.lr_decay_factor,
+            log_every_epochs=FLAGS.log_every_epochs),
+        export=config.ExportConfig(FLAGS.final_fit, FLAGS.tflite, FLAGS.tflite_quantize),
+        seed=FLAGS.seed)
 
 
-def train_config():
-    return trainer.TrainConfig(
-        learning_rate=FLAGS.learning_rate, epochs=FLAGS.epochs,
-        batch_size=FLAGS.batch_size, patience=FLAGS.patience, min_delta=FLAGS.min_delta,
-        lr_decay_every=FLAGS.lr_decay_every, lr_decay_factor=FLAGS.lr_decay_factor,
-        log_every_epochs=FLAGS.log_every_epochs)
+def default_run_name(system, data):
+    """The system, or its backbone for transfer runs, plus ``_demo`` on the demo data."""
+    name = (system.frontend.name if isinstance(system.frontend, BackboneConfig)
+            else system.name)
+    return name + ("_demo" if data.synthetic_demo else "")
 
 
-def split_maker():
-    def make(song_ids, labels):
-        return splits.make_splits(FLAGS.split, song_ids, labels, FLAGS.folds,
-                                  FLAGS.test_size, FLAGS.validation_fraction,
-                                  FLAGS.split_dir, FLAGS.seed)
-    return make
+def write_flags_file(path, extra_modules=()):
+    """Writes the project's flags (not absl's or TF's) as a flag file that reruns the
+    run: ``--flagfile=<path>``."""
+    lines = []
+    for module in (project_flags, *extra_modules):
+        for flag in FLAGS.get_flags_for_module(module):
+            if flag.value is not None:
+                lines.append(flag.serialize())
+    with open(path, "w") as handle:
+        handle.write("\n".join(sorted(lines)) + "\n")
+    return path
 
 
 class _ExpectedRetracing(python_logging.Filter):

@@ -1,7 +1,9 @@
-"""Every command-line flag of genre_tf, defined once, grouped by concern.
+"""The flags of a run, defined once, grouped by concern.
 
-``train.py`` and ``tuner.py`` import this module; flag files (``mlp.flags``...) at the
-project root set them. A flag means the same in every command.
+``train.py`` and ``tuner.py`` import this module and adopt its flags as their own (so
+``--helpshort`` lists them); flag files (``mlp.flags``...) at the project root set them.
+A flag means the same in every command. Only ``genre_tf.cli`` reads them: it turns them
+into the config objects of ``genre_tf.config``.
 """
 
 import os
@@ -31,9 +33,21 @@ flags.DEFINE_integer("folds", 5, "Number of shuffle splits or K-fold folds.")
 flags.DEFINE_float("test_size", 0.2, "Share of songs held out per shuffle split.")
 flags.DEFINE_float("validation_fraction", 0.1,
                    "Share of each split's training songs kept for early stopping.")
-flags.DEFINE_enum("short_clips", "pad", ["pad", "skip"],
-                  "Clips shorter than a system needs: zero-pad them or skip them "
-                  "(a warning names each).")
+flags.DEFINE_enum("short_clips", "repeat", ["repeat", "pad", "skip"],
+                  "Input shorter than a front end needs (training clips, excerpts and "
+                  "the exported model's input alike): repeat it until it fills the "
+                  "window, zero-pad it, or skip it (a warning names each clip).")
+flags.DEFINE_float("excerpt_seconds", 2.5,
+                   "Also score random excerpts of this length of every split's test "
+                   "songs (snippet accuracy in metrics.json); 0: off. Changes no training.")
+flags.DEFINE_integer("excerpts_per_song", 4,
+                     "Evaluation excerpts per test song (fixed seed, random offsets).")
+flags.DEFINE_integer("train_excerpts_per_song", 0,
+                     "Add this many random short excerpts of every training song, filled "
+                     "by --short_clips, to its training examples, so the head learns "
+                     "snippets too (0: whole clips only, the study).")
+flags.DEFINE_list("train_excerpt_seconds", ["1.0", "3.0"],
+                  "Shortest and longest training excerpt, seconds.")
 flags.DEFINE_integer("demo_clips_per_genre", 8,
                      "Clips per genre of the synthetic demo dataset.")
 
@@ -124,15 +138,6 @@ flags.DEFINE_boolean("tflite", True,
 flags.DEFINE_boolean("tflite_quantize", False,
                      "8-bit weights in model.tflite (4x smaller; it also quantises the "
                      "front end's filter banks, which can change predictions).")
-
-# --- Tuning (tuner.py) ------------------------------------------------------------------
-flags.DEFINE_integer("max_trials", 20, "KerasTuner trials.")
-flags.DEFINE_enum("tuner", "random", ["random", "bayesian"], "KerasTuner search algorithm.")
-
-# --- Prediction (predict.py) -----------------------------------------------------------
-flags.DEFINE_string("saved_model", None,
-                    "An exported model folder (saved_models/<run>/saved_model).")
-flags.DEFINE_integer("top_k", 3, "Genres printed per file.")
 
 # --- Outputs, caching, reproducibility ------------------------------------------------
 flags.DEFINE_string("run_name", None,

@@ -6,12 +6,18 @@ soundfile. Channels are averaged to mono; the rate is converted with soxr (via
 ``librosa.resample``), which is both faster and more exact than ``tfio.audio.resample``
 (that op delays the signal by 32 samples at 22050 -> 16000 Hz).
 
-``read_waveform`` raises ``DecodeError`` with a short human reason (``empty file``,
-``cannot decode (...)``); the tf.data layer turns that into one warning naming the file
-and skips it, so one bad file never stops a run.
+``read_waveform`` raises ``DecodeError`` with a short human reason (``file not found``,
+``is a directory``, ``empty file``, ``not a WAV file``, ``cannot decode (...)``); the
+tf.data layer turns that into one warning naming the file and skips it, so one bad file
+never stops a run, and ``predict.py`` prints the same reason. Cheap checks come first:
+the path itself, then the first bytes against the signature every file of the
+extension's format starts with, so a text file named ``.wav`` is called what it is
+instead of whatever the decoder happens to complain about. Decoder messages lose TF's
+op and device names, which mean nothing to a user.
 """
 
 import os
+import re
 
 import librosa
 import numpy as np
@@ -25,9 +31,70 @@ class DecodeError(Exception):
     """A file that cannot be used as audio; the message is the reason, for the user."""
 
 
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
+# Signatures of formats whose files must start with one: ``(offset, accepted bytes)``
+# pairs. MP3 has none (a frame sync or an ID3 tag, after any junk), so it is not here.
+_AIFF = ("an AIFF", ((0, (b"FORM",)), (8, (b"AIFF", b"AIFC"))))
+_SIGNATURES = {
+    ".wav": ("a WAV", ((0, (b"RIFF", b"RIFX", b"RF64")), (8, (b"WAVE",)))),
+    ".au": ("an AU", ((0, (b".snd",)),)),
+    ".aif": _AIFF,
+    ".aiff": _AIFF,
+    ".flac": ("a FLAC", ((0, (b"fLaC",)),)),
+    ".ogg": ("an Ogg", ((0, (b"OggS",)),)),
+}
+_HEADER_BYTES = 12
+
+# What TF and libsndfile wrap around the reason: "{{function_node ...}}", "[Op:...]",
+# "Error opening '<path>': ".
+_NOISE = re.compile(r"\{\{function_node [^}]*\}\}|\[Op:[^\]]*\].*$|^Error opening '.*?': ")
+
+
+def short_reason(error):
+    """The reason inside a decoder's or TF op's error message, on one short line,
+    without TF's function and op names or libsndfile's repeat of the path."""
+    lines = str(error).strip().splitlines()
+    text = _NOISE.sub("", lines[0]).strip().rstrip(".") if lines else ""
+    return text[:200] or type(error).__name__
+
+
+def _check_path(path):
+    """Raises DecodeError if ``path`` is not a readable, non-empty regular file."""
+    if os.path.isdir(path):
+        raise DecodeError("is a directory")
+    if not os.path.exists(path):
+        raise DecodeError("file not found")
+    if not os.path.isfile(path):
+        raise DecodeError("not a regular file")
+    if not os.access(path, os.R_OK):
+        raise DecodeError("permission denied")
+    if os.path.getsize(path) == 0:
+        raise DecodeError("empty file")
+
+
+def _header_problem(path, extension):
+    """Why the first bytes are not a header of the extension's format, or None."""
+    if extension not in _SIGNATURES:
+        return None
+    name, parts = _SIGNATURES[extension]
+    with open(path, "rb") as handle:
+        head = handle.read(_HEADER_BYTES)
+    pieces = [(head[offset:offset + 4], accepted) for offset, accepted in parts]
+    if all(piece in accepted for piece, accepted in pieces):
+        return None
+    if len(head) < _HEADER_BYTES and all(
+            any(option.startswith(piece) for option in accepted)
+            for piece, accepted in pieces):
+        return "cannot decode (truncated header)"
+    return f"not {name} file"
+
+
+def _content_is_audio(path):
+    """Whether libsndfile knows the file's real format from its content (a FLAC named
+    .wav); header-less RAW is its guess for anything, so it does not count."""
+    try:
+        return soundfile.info(path).format != "RAW"
+    except Exception:  # pylint: disable=broad-except
+        return False
 
 
 def _decode_with_tf(path, extension):
@@ -59,16 +126,19 @@ def read_waveform(path, sample_rate=params.SAMPLE_RATE):
       float32 numpy array ``[samples]``.
 
     Raises:
-      DecodeError: the file is missing, empty, not audio, truncated, silent of samples,
-        or holds non-finite values. The message is the reason.
+      DecodeError: the file is missing, a directory, empty, not of its extension's
+        format, truncated, without samples, or holds non-finite values. The message is
+        the reason.
     """
-    if not os.path.isfile(path):
-        raise DecodeError("file not found")
-    if os.path.getsize(path) == 0:
-        raise DecodeError("empty file")
+    _check_path(path)
     extension = os.path.splitext(path)[1].lower()
+    problem = _header_problem(path, extension)
+    if problem and not _content_is_audio(path):
+        raise DecodeError(problem)
     try:
-        if extension in params.TF_DECODED_EXTENSIONS:
+        if problem:  # Mislabelled but audio: let libsndfile read its real format.
+            samples, rate = _decode_with_soundfile(path)
+        elif extension in params.TF_DECODED_EXTENSIONS:
             try:
                 samples, rate = _decode_with_tf(path, extension)
             except (tf.errors.OpError, ValueError) as tf_error:
@@ -76,13 +146,13 @@ def read_waveform(path, sample_rate=params.SAMPLE_RATE):
                 try:
                     samples, rate = _decode_with_soundfile(path)
                 except Exception:  # pylint: disable=broad-except
-                    raise DecodeError(f"cannot decode ({_first_line(tf_error)})") from None
+                    raise DecodeError(f"cannot decode ({short_reason(tf_error)})") from None
         else:
             samples, rate = _decode_with_soundfile(path)
     except DecodeError:
         raise
     except Exception as error:  # pylint: disable=broad-except
-        raise DecodeError(f"cannot decode ({_first_line(error)})") from None
+        raise DecodeError(f"cannot decode ({short_reason(error)})") from None
     if samples.size == 0:
         raise DecodeError("no audio samples")
     waveform = samples.mean(axis=1) if samples.ndim == 2 else samples

@@ -49,25 +49,25 @@ class HubBackbone(keras.layers.Layer):
     """Frozen TF-Hub audio model: 16 kHz mono waveform -> ``[frames, dim]``."""
 
     sample_rate = SAMPLE_RATE
-    min_samples = WINDOW_SAMPLES
+    min_samples = WINDOW_SAMPLES  # one window; shorter input is filled by the front end
+    window_samples = WINDOW_SAMPLES
+
+    @staticmethod
+    def hop_samples_for(frame_hop_seconds):
+        """Samples between frames for a ``frame_hop_seconds`` setting (None: 0.96 s)."""
+        return int(round((frame_hop_seconds or DEFAULT_HOP_SECONDS) * SAMPLE_RATE))
 
     def __init__(self, handle, model="vggish", frame_hop_seconds=None, **kwargs):
         super().__init__(**kwargs)
         self.handle = handle
         self.model_name = model
         self.frame_hop_seconds = frame_hop_seconds
-        self.hop_samples = int(round((frame_hop_seconds or DEFAULT_HOP_SECONDS)
-                                     * SAMPLE_RATE))
+        self.hop_samples = self.hop_samples_for(frame_hop_seconds)
         self.output_index = KNOWN_HUB_MODELS[model].output_index if (
             model in KNOWN_HUB_MODELS) else None
         self.module = load_hub_module(handle)
         self.trainable = False
         self.built = True  # no Keras weights: the loaded module holds them
-
-    @property
-    def key(self):
-        """Identifies the embedding for the cache."""
-        return f"{self.model_name}-{self.handle}-hop{self.hop_samples}"
 
     def _embed_window(self, window):
         output = self.module(window)
@@ -76,9 +76,8 @@ class HubBackbone(keras.layers.Layer):
         return tf.reduce_mean(tf.reshape(output, [-1, tf.shape(output)[-1]]), axis=0)
 
     def call(self, waveform):
-        padding = tf.maximum(WINDOW_SAMPLES - tf.shape(waveform)[-1], 0)
-        windows = tf.signal.frame(tf.pad(waveform, [[0, padding]]), WINDOW_SAMPLES,
-                                  self.hop_samples)
+        """``[samples >= WINDOW_SAMPLES]`` -> ``[frames, dim]``."""
+        windows = tf.signal.frame(waveform, WINDOW_SAMPLES, self.hop_samples)
         return tf.map_fn(self._embed_window, windows, fn_output_signature=tf.float32)
 
     def get_config(self):

@@ -50,15 +50,21 @@ def checkpoint_dir(model):
 
 
 def log_mel_patches(waveform, hop_frames=P.PATCH_FRAMES):
-    """16 kHz mono waveform -> musicnn input patches ``[n, 187, 96]``.
+    """16 kHz mono waveform -> musicnn input patches ``[n, frames, 96]``.
 
     ``log10(10000 * mel + 1)`` of librosa's mel power spectrogram (cast to float16 first,
-    as musicnn does), cut into 187-frame patches every ``hop_frames`` frames.
+    as musicnn does), cut into 187-frame patches every ``hop_frames`` frames. Input
+    shorter than one patch gives one patch of its real length (at least
+    ``MIN_PATCH_FRAMES`` for the caller to fill): musicnn pools over time, so a 2.5 s
+    snippet is better described by its own frames than by a patch a sixth silent.
     """
     mel = spectral.compute_mel(waveform, P.SAMPLE_RATE, P.N_FFT, P.HOP_LENGTH, P.N_MELS)
     mel = tf.cast(tf.cast(mel, tf.float16), tf.float32)
     log_mel = tf.math.log(P.LOG_SCALE * mel + 1.0) / tf.math.log(10.0)
-    return tf.signal.frame(log_mel, P.PATCH_FRAMES, hop_frames, axis=-2)
+    n_frames = tf.shape(log_mel)[-2]
+    return tf.cond(n_frames < P.PATCH_FRAMES,
+                   lambda: log_mel[tf.newaxis],
+                   lambda: tf.signal.frame(log_mel, P.PATCH_FRAMES, hop_frames, axis=-2))
 
 
 def _batch_norm(index):
@@ -71,9 +77,12 @@ def _conv(index, filters, kernel, padding):
     return layers.Conv2D(filters, kernel, padding=padding, activation="relu", name=name)
 
 
-def build_musicnn(n_tags=50, n_frames=P.PATCH_FRAMES, num_filt_midend=64,
+def build_musicnn(n_tags=50, n_frames=None, num_filt_midend=64,
                   num_units_backend=200):
     """The musicnn tagger as a Keras model from log-mel patches ``[batch, frames, 96]``.
+
+    ``n_frames`` None takes patches of any length (published: 187 frames, 3 s); every
+    layer is convolutional in time or pools over it.
 
     Returns:
       A ``keras.Model`` whose outputs are a dict: ``taggram`` (sigmoid tag
@@ -175,7 +184,20 @@ class MusicnnBackbone(keras.layers.Layer):
     """
 
     sample_rate = P.SAMPLE_RATE
-    min_samples = P.PATCH_SAMPLES
+    min_samples = P.MIN_SAMPLES  # shorter than a patch: one patch of the real length
+    window_samples = P.PATCH_SAMPLES
+
+    @staticmethod
+    def hop_frames_for(frame_hop_seconds):
+        """Mel frames between patches (None: non-overlapping patches, as musicnn)."""
+        if not frame_hop_seconds:
+            return P.PATCH_FRAMES
+        return max(1, int(round(frame_hop_seconds * P.SAMPLE_RATE / P.HOP_LENGTH)))
+
+    @classmethod
+    def hop_samples_for(cls, frame_hop_seconds):
+        """Samples between patches for a ``frame_hop_seconds`` setting."""
+        return cls.hop_frames_for(frame_hop_seconds) * P.HOP_LENGTH
 
     def __init__(self, model="MSD_musicnn", layer="max_pool", frame_hop_seconds=None,
                  **kwargs):
@@ -188,9 +210,7 @@ class MusicnnBackbone(keras.layers.Layer):
         self.model_name = model
         self.layer_name = layer
         self.frame_hop_seconds = frame_hop_seconds
-        self.hop_frames = (P.PATCH_FRAMES if not frame_hop_seconds else
-                           max(1, int(round(frame_hop_seconds * P.SAMPLE_RATE
-                                            / P.HOP_LENGTH))))
+        self.hop_frames = self.hop_frames_for(frame_hop_seconds)
         self.network = build_musicnn(MODELS[model])
         load_checkpoint(self.network, checkpoint_dir(model))
         self.network.trainable = False
@@ -198,14 +218,8 @@ class MusicnnBackbone(keras.layers.Layer):
         self.dim = EMBEDDING_LAYERS[layer]
         self.built = True  # its weights live in `network`, built above
 
-    @property
-    def key(self):
-        """Identifies the embedding for the cache."""
-        return f"{self.model_name}-{self.layer_name}-hop{self.hop_frames}"
-
     def call(self, waveform):
-        padding = tf.maximum(self.min_samples - tf.shape(waveform)[-1], 0)
-        waveform = tf.pad(waveform, [[0, padding]])
+        """``[samples >= MIN_SAMPLES]`` -> ``[patches, dim]``."""
         patches = log_mel_patches(waveform, self.hop_frames)
         return self.network(patches, training=False)[self.layer_name]
 

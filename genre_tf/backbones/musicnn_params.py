@@ -16,3 +16,8 @@ PATCH_SAMPLES = (PATCH_FRAMES - 1) * HOP_LENGTH + N_FFT
 LOG_SCALE = 10000.0
 # tf.compat.v1.layers.batch_normalization's epsilon.
 BN_EPSILON = 1e-3
+# Input shorter than a patch runs as one patch of its real length (the network is
+# convolutional in time and pools over time), down to this many frames (~1 s); shorter
+# input is filled by the short-clip policy first.
+MIN_PATCH_FRAMES = 63
+MIN_SAMPLES = (MIN_PATCH_FRAMES - 1) * HOP_LENGTH + N_FFT

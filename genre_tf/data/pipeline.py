@@ -1,9 +1,11 @@
-"""tf.data decoding of clips, with bad files skipped, named and counted.
+"""tf.data decoding of clips, with bad and short files skipped or filled, named and
+counted.
 
 Decoding runs in a ``tf.py_function`` inside a parallel ``Dataset.map`` so a file that
 cannot be read becomes one warning and one entry in a ``DecodeReport`` instead of an
 exception that ends the iteration (``tf.data.experimental.ignore_errors`` would drop it
-silently). Everything after decoding (features, spectrograms, framing) is graph code.
+silently). Filling short clips (``genre_tf.audio.fill``) and everything after it is graph
+code, shared with the exported model.
 """
 
 import threading
@@ -12,16 +14,16 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from genre_tf.audio import decode
+from genre_tf.audio import decode, fill
 
 
 class DecodeReport:
-    """What decoding skipped or padded, for warnings, the run summary and metrics.json."""
+    """What decoding skipped or filled, for warnings, the run summary and metrics.json."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.skipped = {}
-        self.padded = []
+        self.filled = {}
 
     def skip(self, path, reason):
         with self._lock:
@@ -29,34 +31,45 @@ class DecodeReport:
                 logging.warning("%s: %s; skipped", path, reason)
             self.skipped[path] = reason
 
-    def pad(self, path, n_samples, min_samples):
+    def fill(self, path, n_samples, min_samples, policy):
         with self._lock:
-            if path not in self.padded:
-                logging.warning("%s: %d samples, shorter than the %d needed; zero-padded",
-                                path, n_samples, min_samples)
-                self.padded.append(path)
+            if path not in self.filled:
+                logging.warning("%s: %d samples, shorter than the %d needed; filled by %s",
+                                path, n_samples, min_samples, policy)
+            self.filled[path] = policy
 
     def summary(self, total):
         """One line for the end of a run."""
         return (f"{total - len(self.skipped)} of {total} files used, "
-                f"{len(self.skipped)} skipped, {len(self.padded)} padded")
+                f"{len(self.skipped)} skipped, {len(self.filled)} filled (short)")
 
     def as_dict(self):
         return {"skipped": dict(sorted(self.skipped.items())),
-                "padded": sorted(self.padded)}
+                "filled": dict(sorted(self.filled.items()))}
 
 
-def waveform_dataset(paths, sample_rate, min_samples, short_clips="pad", report=None,
-                     deterministic=True, shuffle_seed=None):
-    """Decoded mono waveforms of the files that can be read.
+def note_length(report, path, n_samples, min_samples, policy):
+    """Records a clip's fate by the short-clip policy; returns False if it is skipped."""
+    if n_samples >= min_samples:
+        return True
+    if policy == "skip":
+        report.skip(path, f"too short ({n_samples} samples, need {min_samples})")
+        return False
+    report.fill(path, n_samples, min_samples, policy)
+    return True
+
+
+def waveform_dataset(paths, sample_rate, min_samples=1, policy="repeat", report=None,
+                     shuffle_seed=None):
+    """Decoded mono waveforms of the files that can be read, in file order.
 
     Args:
       paths: audio file paths.
       sample_rate: rate to resample to, Hz.
-      min_samples: shorter clips are padded or skipped (``short_clips``).
-      short_clips: "pad" or "skip".
-      report: a ``DecodeReport`` that collects skipped and padded files.
-      deterministic: keep file order (needed to line results up with paths).
+      min_samples: clips shorter than this are reported as filled, or skipped when
+        ``policy`` is "skip". The waveform itself is returned unfilled.
+      policy: the short-clip policy (``genre_tf.audio.fill.POLICIES``).
+      report: a ``DecodeReport`` that collects skipped and filled files.
       shuffle_seed: if set, visit the files in a new random order every epoch (cheap:
         only paths are shuffled, before decoding).
 
@@ -64,19 +77,17 @@ def waveform_dataset(paths, sample_rate, min_samples, short_clips="pad", report=
       A ``tf.data.Dataset`` of ``(waveform float32 [samples], index int64)``, where
       ``index`` is the file's position in ``paths``.
     """
+    fill.check_policy(policy)
     report = report if report is not None else DecodeReport()
 
     def _decode(path):
         path = path.numpy().decode()
         try:
             waveform = decode.read_waveform(path, sample_rate)
-            fitted, padded = decode.fit_length(waveform, min_samples, short_clips)
-            if padded:
-                report.pad(path, waveform.shape[0], min_samples)
-            return fitted, True
         except decode.DecodeError as error:
             report.skip(path, str(error))
             return np.zeros([0], np.float32), False
+        return waveform, note_length(report, path, waveform.shape[0], min_samples, policy)
 
     def _decode_op(path, index):
         waveform, ok = tf.py_function(_decode, [path], [tf.float32, tf.bool])
@@ -89,7 +100,6 @@ def waveform_dataset(paths, sample_rate, min_samples, short_clips="pad", report=
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(paths), seed=shuffle_seed,
                                   reshuffle_each_iteration=True)
-    dataset = dataset.map(_decode_op, num_parallel_calls=tf.data.AUTOTUNE,
-                          deterministic=deterministic)
+    dataset = dataset.map(_decode_op, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.filter(lambda waveform, index, ok: ok)
     return dataset.map(lambda waveform, index, ok: (waveform, index))

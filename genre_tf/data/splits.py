@@ -128,15 +128,34 @@ def fixed_split(song_ids, split_dir):
     return split
 
 
-def make_splits(kind, song_ids, labels, folds=5, test_size=0.2, validation_fraction=0.1,
-                split_dir=None, seed=0):
-    """Dispatches on ``kind`` in {"shuffle", "kfold", "fixed"}."""
-    if kind == "shuffle":
-        return stratified_shuffle_splits(labels, folds, test_size, validation_fraction, seed)
-    if kind == "kfold":
-        return stratified_kfold(labels, folds, validation_fraction, seed)
-    if kind == "fixed":
-        if not split_dir:
-            raise ValueError("--split=fixed needs --split_dir with train/valid/test.txt")
-        return [fixed_split(song_ids, split_dir)]
-    raise ValueError(f"unknown split kind {kind!r}; use shuffle, kfold or fixed")
+def final_split(labels, validation_fraction=0.1, seed=0):
+    """The final model's split: every song for training, less a stratified part for
+    early stopping; no test songs."""
+    everything = np.arange(len(labels))
+    train, valid = stratified_holdout(everything, labels, validation_fraction,
+                                      np.random.default_rng(seed))
+    return Split("final", train, valid, np.asarray([], dtype=np.int64))
+
+
+def _fixed(config, song_ids, labels, seed):
+    del labels, seed
+    if not config.split_dir:
+        raise ValueError("--split=fixed needs --split_dir with train/valid/test.txt")
+    return [fixed_split(song_ids, config.split_dir)]
+
+
+SPLITTERS = {
+    "shuffle": lambda c, ids, labels, seed: stratified_shuffle_splits(
+        labels, c.folds, c.test_size, c.validation_fraction, seed),
+    "kfold": lambda c, ids, labels, seed: stratified_kfold(
+        labels, c.folds, c.validation_fraction, seed),
+    "fixed": _fixed,
+}
+
+
+def make_splits(config, song_ids, labels, seed=0):
+    """The splits a ``SplitConfig`` names (``kind`` in ``SPLITTERS``)."""
+    if config.kind not in SPLITTERS:
+        raise ValueError(f"unknown split kind {config.kind!r}; use "
+                         f"{', '.join(SPLITTERS)}")
+    return SPLITTERS[config.kind](config, song_ids, labels, seed)

@@ -94,3 +94,34 @@ def summarize_folds(fold_results):
         [fold["mean_probability"]["confusion_matrix"] for fold in fold_results],
         axis=0).tolist()
     return summary
+
+
+def summarize_excerpts(excerpt_results, class_names):
+    """Mean and std over splits of excerpt accuracy, per-class recall averaged over
+    splits, and the predicted-class histogram summed over splits.
+
+    Args:
+      excerpt_results: per split, ``evaluate.evaluate_excerpts`` output (or None).
+
+    Returns:
+      The summary dict, or None when no split scored excerpts.
+    """
+    results = [r for r in excerpt_results if r]
+    if not results:
+        return None
+    accuracies = np.asarray([r["accuracy"] for r in results])
+    histogram = np.sum([[r["predicted_histogram"][c] for c in class_names]
+                        for r in results], axis=0)
+    total = max(int(histogram.sum()), 1)
+    return {
+        "mean": float(accuracies.mean()),
+        "std": float(accuracies.std()),
+        "accuracies": accuracies.tolist(),
+        "per_class": {c: float(np.mean([r["per_class"][c] for r in results]))
+                      for c in class_names},
+        "predicted_histogram": dict(zip(class_names, histogram.tolist())),
+        # The most-answered genre's share over a uniform share: 1.0 is balanced; a
+        # model that collapses onto one genre shows it here.
+        "max_share_ratio": float(histogram.max() / total * len(class_names)),
+        "n_excerpts": int(sum(r["n_excerpts"] for r in results)),
+    }

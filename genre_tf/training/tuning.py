@@ -22,32 +22,35 @@ TUNERS = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOp
 class SystemHyperModel(keras_tuner.HyperModel):
     """Builds the system's model with hyperparameters drawn from its search space."""
 
-    def __init__(self, system, train_songs, config):
+    def __init__(self, system, examples, train_songs, config):
         super().__init__(name=system.name)
         self.system = system
+        self.examples = examples
         self.train_songs = train_songs
         self.config = config
+        self.base_head = system.head
 
     def build(self, hp):
-        self.system.apply_hyperparameters(self.system.search_space(hp))
+        self.system.with_head(self.base_head.with_values(self.base_head.search_space(hp)))
         rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
-        model = self.system.build_model(self.train_songs)
+        model = self.system.build_model(self.examples, self.train_songs)
         return trainer.compile_model(model, dataclasses.replace(self.config,
                                                                 learning_rate=rate))
 
 
-def tune(system, split, config, output_dir, max_trials=20, tuner="random", seed=0):
+def tune(system, examples, split, config, output_dir, max_trials=20, tuner="random",
+         seed=0):
     """Searches hyperparameters; returns the best as ``{flag name: value}``.
 
     Writes ``best.flags`` in ``output_dir``.
     """
     keras.utils.set_random_seed(seed)
     search = TUNERS[tuner](
-        SystemHyperModel(system, split.train, config), objective="val_accuracy",
+        SystemHyperModel(system, examples, split.train, config), objective="val_accuracy",
         max_trials=max_trials, seed=seed, directory=output_dir, project_name="search")
     search.search(
-        system.dataset(split.train, True, config.batch_size, seed=seed),
-        validation_data=system.dataset(split.valid, False, config.batch_size),
+        examples.training_dataset(split.train, config.batch_size, seed=seed),
+        validation_data=examples.validation_dataset(split.valid, config.batch_size),
         epochs=config.epochs, verbose=0,
         callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=config.patience or 10,
                                                  min_delta=config.min_delta,

@@ -1,0 +1,82 @@
+"""What a command prints: what the user needs, not TensorFlow's own chatter.
+
+The TensorFlow 2.16 wheel registers its CUDA plugins at import, and on a machine without
+a GPU the C++ runtime logs "Unable to register cuFFT/cuDNN/cuBLAS factory" at error
+level: ``TF_CPP_MIN_LOG_LEVEL=2`` does not hide them and 3 would hide real errors too.
+``import_tensorflow`` imports TensorFlow with the process's stderr passed through a
+filter that drops exactly those lines (and TF's start-up notices), then restores it.
+Call it first thing in a command, before anything imports TensorFlow.
+``quiet_export`` does the same around a SavedModel or TFLite export, whose Python and
+C++ loggers narrate every step.
+"""
+
+import contextlib
+import logging
+import os
+import re
+import sys
+import threading
+
+# C++ start-up lines that describe the wheel, not the user's run.
+_START_UP_NOISE = re.compile(
+    r"Unable to register cu(FFT|DNN|BLAS) factory|"
+    r"computation placer already registered|"
+    r"TF-TRT Warning: Could not find TensorRT|"
+    r"This TensorFlow binary is optimized to use available CPU instructions|"
+    r"rebuild TensorFlow with the appropriate compiler flags|"
+    r"oneDNN custom operations are on|"
+    r"All log messages before absl::InitializeLog|"
+    r"Ignored output_format|Ignored drop_control_dependency")
+
+
+def _forward(read_fd, write_fd):
+    with os.fdopen(read_fd, "rb") as source:
+        for line in source:
+            if not _START_UP_NOISE.search(line.decode("utf-8", "replace")):
+                os.write(write_fd, line)
+
+
+@contextlib.contextmanager
+def filtered_native_stderr():
+    """Passes file descriptor 2 (C++ logs included) through the noise filter."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    forwarder = threading.Thread(target=_forward, args=(read_fd, saved), daemon=True)
+    forwarder.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last writer: the forwarder ends
+        forwarder.join(timeout=5)
+        os.close(saved)
+
+
+def import_tensorflow():
+    """Imports TensorFlow without its start-up noise; returns the module."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with filtered_native_stderr():
+        import tensorflow  # pylint: disable=import-outside-toplevel
+    return tensorflow
+
+
+@contextlib.contextmanager
+def quiet_export():
+    """Silences TensorFlow's step-by-step INFO logs of saving and converting a model
+    (warnings and errors still show)."""
+    from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+    tf_logger = logging.getLogger("tensorflow")
+    level, verbosity = tf_logger.level, absl_logging.get_verbosity()
+    tf_logger.setLevel(logging.WARNING)
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    try:
+        with filtered_native_stderr():
+            yield
+    finally:
+        tf_logger.setLevel(level)
+        absl_logging.set_verbosity(verbosity)

@@ -1,0 +1,77 @@
+"""A predict run: inputs in, records out, and an exit status a script can trust.
+
+People script ``predict.py``, so the outcome is in the exit status, not only in text:
+
+- ``EXIT_OK`` (0): every input was classified;
+- ``EXIT_INPUT_FAILED`` (1): at least one input failed; its record carries the reason,
+  every other input is still classified and written, and stderr ends with a count;
+- ``EXIT_USAGE`` (2): the command itself is wrong, e.g. ``--saved_model`` is not an
+  export; one line on stderr says why and nothing is classified.
+
+Records go to ``out`` (stdout); warnings and the failure count to ``err`` (stderr), one
+line each, so ``--format=json`` output stays parseable.
+"""
+
+import sys
+
+from genre_tf.inference import classify, inputs, model, records
+
+EXIT_OK = 0
+EXIT_INPUT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _printer(stream):
+    def warn(line):
+        print(line, file=stream, flush=True)
+    return warn
+
+
+def run_inputs(export, paths, settings=classify.Settings(), output_format="text",
+               out=None, err=None):
+    """Classifies every input named by ``paths`` with a loaded export.
+
+    Args:
+      export: a ``model.Export``.
+      paths: files and folders (searched recursively for audio).
+      settings: ``classify.Settings``.
+      output_format: one of ``records.FORMATS``.
+      out, err: streams for records and for warnings (default stdout, stderr).
+
+    Returns:
+      ``EXIT_OK`` or ``EXIT_INPUT_FAILED``.
+    """
+    out = out or sys.stdout
+    warn = _printer(err or sys.stderr)
+    if export.info.synthetic_demo:
+        warn(f"warning: {export.directory} was trained on the synthetic demo data; its "
+             "answers say nothing about real music")
+    writer = records.make_writer(output_format, out, settings.top_k, settings.timeline)
+    found = inputs.collect_inputs(paths)
+    failures = 0
+    for item in found:
+        record = (records.Record(item.path, error=item.problem) if item.problem
+                  else classify.classify_file(export, item.path, settings, warn))
+        failures += not record.ok
+        writer.write(record)
+    writer.close()
+    if failures:
+        warn(f"{failures} of {len(found)} inputs failed")
+        return EXIT_INPUT_FAILED
+    return EXIT_OK
+
+
+def predict(saved_model, paths, settings=classify.Settings(), output_format="text",
+            out=None, err=None):
+    """Loads the export in ``saved_model`` and runs ``run_inputs``.
+
+    Returns:
+      An exit status: ``EXIT_USAGE`` (with one line on ``err``) when ``saved_model`` is
+      not an export, else what ``run_inputs`` returns.
+    """
+    try:
+        export = model.load_export(saved_model)
+    except model.ExportError as error:
+        _printer(err or sys.stderr)(f"--saved_model={saved_model}: {error}")
+        return EXIT_USAGE
+    return run_inputs(export, paths, settings, output_format, out, err)

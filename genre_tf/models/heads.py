@@ -1,0 +1,74 @@
+"""Heads: the trainable Keras model on a front end's examples, one registry entry each.
+
+A head is built from the shape of one example, the class count and a sample of the
+training inputs (which its standardisation layer adapts to, so test songs never shape
+it); it also names the hyperparameters KerasTuner may search. A new head is one class
+here and one entry in ``HEADS``.
+"""
+
+import dataclasses
+
+from genre_tf.models import cnn, mlp
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseHead:
+    """Standardise -> dense hidden layers -> softmax (systems 1 and 3)."""
+    hidden_units: tuple = (0,)
+    dropout: float = 0.5
+
+    def build(self, example_shape, n_classes, train_sample, frontend=None):
+        del frontend
+        return mlp.build_mlp(int(example_shape[-1]), n_classes, train_sample,
+                             self.hidden_units, self.dropout)
+
+    @staticmethod
+    def search_space(hp):
+        return {"hidden_units": hp.Choice("hidden_units", [0, 64, 128, 256, 512]),
+                "dropout": hp.Float("dropout", 0.0, 0.6, step=0.1)}
+
+    def with_values(self, values):
+        return dataclasses.replace(self, hidden_units=(int(values["hidden_units"]),),
+                                   dropout=float(values["dropout"]))
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetunedTopHead(DenseHead):
+    """musicnn's pretrained top (batch norm, dense 200, batch norm), trained together
+    with a dense head from cached ``pooled`` embeddings (``--finetune_top``)."""
+
+    def build(self, example_shape, n_classes, train_sample, frontend=None):
+        from genre_tf.backbones import musicnn  # pylint: disable=import-outside-toplevel
+        top = musicnn.build_top(frontend.backbone.network)
+        return mlp.build_mlp(int(example_shape[-1]), n_classes, None, self.hidden_units,
+                             self.dropout, name="finetuned_head", trunk=top)
+
+
+@dataclasses.dataclass(frozen=True)
+class CnnHead:
+    """The study's block-stacking spectrogram CNN (system 2)."""
+    final_conv_dim: int = 4
+    base_filters: int = 16
+    max_filters: int = 256
+    fc_units: int = 256
+    dropout: float = 0.5
+    batch_norm: bool = False
+    spec_augment: bool = False
+
+    def build(self, example_shape, n_classes, train_sample, frontend=None):
+        del frontend
+        return cnn.build_spectrogram_cnn(tuple(example_shape), n_classes, train_sample,
+                                         **dataclasses.asdict(self))
+
+    @staticmethod
+    def search_space(hp):
+        return {"base_filters": hp.Choice("base_filters", [8, 16, 32]),
+                "fc_units": hp.Choice("fc_units", [64, 128, 256]),
+                "dropout": hp.Float("dropout", 0.0, 0.6, step=0.1),
+                "batch_norm": hp.Boolean("batch_norm")}
+
+    def with_values(self, values):
+        return dataclasses.replace(self, **values)
+
+
+HEADS = {"dense": DenseHead, "finetuned_top": FinetunedTopHead, "cnn": CnnHead}
