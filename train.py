@@ -12,7 +12,7 @@ from genre_tf import console
 
 console.import_tensorflow()  # first: keeps TF's C++ start-up noise out
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from genre_tf import cli  # noqa: E402
 from genre_tf import flags as project_flags  # noqa: E402
@@ -36,4 +36,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run_app(main, __doc__)

@@ -14,7 +14,7 @@ console.import_tensorflow()  # first: keeps TF's C++ start-up noise out
 
 import sys  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from genre_tf import cli, systems  # noqa: E402
 from genre_tf import flags as project_flags  # noqa: E402
@@ -41,4 +41,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run_app(main, __doc__)

@@ -7,6 +7,7 @@ dataclasses of ``genre_tf.config``.
 
 import logging as python_logging
 import os
+import sys
 
 from absl import logging
 
@@ -20,6 +21,28 @@ from genre_tf.flags import FLAGS
 from genre_tf.frontends import spectrogram
 from genre_tf.models import heads
 from genre_tf.training import trainer
+
+
+_HELP_ARGUMENTS = ("--helpshort", "--help", "-h", "-?")
+
+
+def run_app(main, doc):
+    """``absl.app.run(main)``, but ``--helpshort`` (and ``--help``) print the command's
+    own flags and exit 0 (absl exits 1), and a configuration error (``ValueError``,
+    ``FileNotFoundError``) prints one line naming the problem and exits 2."""
+    from absl import app  # pylint: disable=import-outside-toplevel
+    if any(argument in _HELP_ARGUMENTS for argument in sys.argv[1:]):
+        print(doc.strip() + "\n\n" + FLAGS.main_module_help())
+        sys.exit(0)
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except (ValueError, FileNotFoundError) as error:
+            print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+            sys.exit(2)
+
+    app.run(guarded)
 
 
 def _ints(values):
@@ -43,9 +66,6 @@ def frontend_config():
             image_size=FLAGS.image_size, crop_seconds=FLAGS.crop_seconds,
             crop_hop_seconds=FLAGS.crop_hop_seconds,
             crops_per_song=max(1, FLAGS.crops_per_song))
-    if FLAGS.finetune_top and not FLAGS.backbone.endswith("musicnn"):
-        raise ValueError("--finetune_top needs a musicnn backbone: a TF-Hub model cannot "
-                         "be split into frozen and trainable parts")
     return BackboneConfig(FLAGS.backbone, FLAGS.backbone_handle,
                           "pooled" if FLAGS.finetune_top else FLAGS.backbone_layer,
                           FLAGS.frame_hop_seconds or None)

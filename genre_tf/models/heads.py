@@ -36,6 +36,7 @@ class DenseHead:
 class FinetunedTopHead(DenseHead):
     """musicnn's pretrained top (batch norm, dense 200, batch norm), trained together
     with a dense head from cached ``pooled`` embeddings (``--finetune_top``)."""
+    needs_musicnn = True  # a class fact, not a field: the system checks its backbone
 
     def build(self, example_shape, n_classes, train_sample, frontend=None):
         from genre_tf.backbones import musicnn  # pylint: disable=import-outside-toplevel

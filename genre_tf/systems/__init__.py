@@ -39,6 +39,10 @@ class System:
         self.frontend = (frontends.create(config.name, config.frontend)
                          if config.frontend is not None else None)
         self.head = config.head
+        if getattr(config.head, "needs_musicnn", False) and not (
+                config.frontend and config.frontend.name.endswith("musicnn")):
+            raise ValueError("--finetune_top needs a musicnn backbone: a TF-Hub model "
+                             "cannot be split into frozen and trainable parts")
 
     def with_frontend(self, frontend):
         """The same system with a front end fitted to the data (see

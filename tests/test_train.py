@@ -10,6 +10,7 @@ import shutil
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from genre_tf.features import statistics
@@ -24,6 +25,7 @@ def _train(*args):
         "--epochs=60", "--patience=0", "--folds=3", "--log_every_epochs=0", *args)
 
 
+@pytest.mark.slow
 class TrainCliTest(tf.test.TestCase):
 
     @classmethod
@@ -74,21 +76,51 @@ class TrainCliTest(tf.test.TestCase):
             self.assertAllClose(from_features["probabilities"],
                                 from_waveform["probabilities"], atol=1e-5)
 
-    def test_predict_names_genres_and_reports_bad_files(self):
-        clip = fixtures.write_audio(os.path.join(self.work, "unseen_high.wav"),
-                                    fixtures.tone_genre_clip("high", 11))
-        broken = os.path.join(self.work, "broken.wav")
-        with open(broken, "w") as handle:
-            handle.write("not audio")
-        result = fixtures.run_train(
-            f"--saved_model={os.path.join(self.output, 'saved_model')}", "--top_k=2", clip,
-            broken, script="predict.py")
-        self.assertRegex(result.stdout, r"unseen_high.wav: high [01]\.\d\d, \w+ [01]\.\d\d")
-        self.assertIn("broken.wav: cannot decode", result.stderr)
+    def test_run_output_is_clean_and_flags_file_holds_project_flags(self):
+        for noise in ("Unable to register", "cuFFT", "Assets written", "fingerprint",
+                      "signature_serialization", "Traceback"):
+            self.assertNotIn(noise, self.first.stderr)
+        with open(os.path.join(self.output, "flags.txt")) as handle:
+            names = [line.split("=")[0] for line in handle if line.strip()]
+        self.assertIn("--short_clips", names)
+        self.assertIn("--data_dir", names)
+        for foreign in ("--logtostderr", "--verbosity", "--flagfile", "--helpshort"):
+            self.assertNotIn(foreign, names)
+
+    def test_metrics_score_excerpts_and_export_records_its_input(self):
+        with open(os.path.join(self.output, "metrics.json")) as handle:
+            result = json.load(handle)
+        excerpt = result["excerpt_accuracy"]
+        self.assertGreaterEqual(excerpt["mean"], 0.7)
+        self.assertEqual(sum(excerpt["predicted_histogram"].values()),
+                         excerpt["n_excerpts"])
+        self.assertEqual(excerpt["n_excerpts"], 3 * 3 * 4)  # 3 splits x 3 test songs x 4
+        self.assertEqual(set(excerpt["per_class"]), set(PITCH))
         with open(os.path.join(self.output, "saved_model", "model_info.json")) as handle:
             info = json.load(handle)
         self.assertEqual(info["sample_rate"], 22050)
         self.assertEqual(info["class_names"], ["high", "low", "mid"])
+        self.assertEqual(info["short_clips"], "repeat")
+        self.assertFalse(info["synthetic_demo"])
+        self.assertIsNone(info["window_samples"])  # one vector per whole clip
+
+    def test_short_input_is_filled_in_the_graph_as_in_training(self):
+        reloaded = tf.saved_model.load(os.path.join(self.output, "saved_model"))
+        snippet = fixtures.tone_genre_clip("high", 7)[:600]  # shorter than a 1024 window
+        tiled = np.tile(snippet, 2)[:1024]
+        self.assertAllClose(reloaded.classify_waveform(tf.constant(snippet))["probabilities"],
+                            reloaded.classify_waveform(tf.constant(tiled))["probabilities"],
+                            atol=1e-6)
+        windows = np.stack([fixtures.tone_genre_clip(g, 7)[:22050] for g in PITCH])
+        names = reloaded.classify_windows(tf.constant(windows))["class_name"].numpy()
+        self.assertEqual([n.decode() for n in names], list(PITCH))
+
+    def test_helpshort_lists_the_commands_own_flags(self):
+        for script, own in (("train.py", "--short_clips"), ("tuner.py", "--max_trials")):
+            with self.subTest(script=script):
+                result = fixtures.run_train("--helpshort", script=script)
+                self.assertIn(own, result.stdout)
+                self.assertIn("--data_dir", result.stdout)
 
     def test_tflite_model_takes_raw_audio(self):
         interpreter = tf.lite.Interpreter(

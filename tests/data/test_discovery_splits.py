@@ -5,7 +5,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from genre_tf.data import discovery, feature_table, pipeline, splits
+from genre_tf import config
+from genre_tf.data import discovery, examples, feature_table, pipeline, splits
+from genre_tf.frontends import feature_stats
 from genre_tf.features import statistics
 from tests import fixtures
 
@@ -88,7 +90,8 @@ class SplitsTest(tf.test.TestCase):
         for part, ks in (("train", (0, 1, 2, 9)), ("valid", (3,)), ("test", (4, 5))):
             with open(os.path.join(folder, f"{part}.txt"), "w") as handle:
                 handle.write("".join(f"blues/blues.{k:05d}.wav\n" for k in ks))
-        split = splits.make_splits("fixed", songs, np.zeros(6, int), split_dir=folder)[0]
+        split = splits.make_splits(config.SplitConfig(kind="fixed", split_dir=folder), songs,
+                                   np.zeros(6, int))[0]
         self.assertAllEqual(split.train, [0, 1, 2])  # blues.00009 is not in the data
         self.assertAllEqual(split.valid, [3])
         self.assertAllEqual(split.test, [4, 5])
@@ -127,13 +130,13 @@ class PipelineTest(tf.test.TestCase):
             results = list(pipeline.waveform_dataset(paths, 22050, 4096, "pad", report)
                            .as_numpy_iterator())
         self.assertEqual([int(i) for _, i in results], [0, 2, 3, 4])
-        self.assertEqual(results[2][0].shape, (4096,))  # padded
+        self.assertEqual(results[2][0].shape, (220,))  # filled later, in the graph
         self.assertEqual(list(report.skipped), [broken])
-        self.assertIn("cannot decode", report.skipped[broken])
-        self.assertEqual(report.padded, [short])
+        self.assertIn("not a WAV file", report.skipped[broken])
+        self.assertEqual(report.filled, {short: "pad"})
         self.assertTrue(any("broken.wav" in line and "skipped" in line
                             for line in logs.output))
-        self.assertEqual(report.summary(5), "4 of 5 files used, 1 skipped, 1 padded")
+        self.assertEqual(report.summary(5), "4 of 5 files used, 1 skipped, 1 filled (short)")
 
         skip_report = pipeline.DecodeReport()
         kept = [int(i) for _, i in pipeline.waveform_dataset(
@@ -152,8 +155,9 @@ class FeatureTableTest(tf.test.TestCase):
         config = statistics.FeatureConfig(window_sizes=(512, 1024), tempo=False)
         cache = os.path.join(self.get_temp_dir(), "cache")
         report = pipeline.DecodeReport()
-        extractor = feature_table.statistics_extractor(config)
-        table = feature_table.table_from_audio(index, extractor, cache, report=report)
+        frontend = feature_stats.FeatureStatsFrontEnd(config)
+        example_config = examples.ExampleConfig(cache_dir=cache)
+        table = examples.rows_from_audio(index, frontend, example_config, report)
         self.assertEqual(table.features.shape, (6, len(statistics.feature_names(config))))
         self.assertLen(report.skipped, 1)
         self.assertNotIn("jazz/jazz.00009", table.song_ids)
@@ -161,7 +165,7 @@ class FeatureTableTest(tf.test.TestCase):
         cached_files = os.listdir(os.path.join(cache, "features", os.listdir(
             os.path.join(cache, "features"))[0]))
         self.assertLen(cached_files, 6)
-        again = feature_table.table_from_audio(index, extractor, cache)
+        again = examples.rows_from_audio(index, frontend, example_config)
         self.assertAllClose(again.features, table.features)
 
     def test_class_left_without_decodable_clips_is_an_error(self):
@@ -169,10 +173,11 @@ class FeatureTableTest(tf.test.TestCase):
         os.makedirs(os.path.join(root, "jazz"))
         with open(os.path.join(root, "jazz", "jazz.00000.wav"), "w") as handle:
             handle.write("not audio")
-        extractor = feature_table.statistics_extractor(
+        frontend = feature_stats.FeatureStatsFrontEnd(
             statistics.FeatureConfig(window_sizes=(512,), tempo=False))
         with self.assertRaisesRegex(ValueError, "classes with no usable decoded clips.*jazz"):
-            feature_table.table_from_audio(discovery.discover_clips(root), extractor)
+            examples.rows_from_audio(discovery.discover_clips(root), frontend,
+                                     examples.ExampleConfig())
 
     def test_table_from_csv_groups_segments_by_song(self):
         path = os.path.join(self.get_temp_dir(), "features_3_sec.csv")

@@ -6,10 +6,10 @@ import shutil
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from genre_tf.models import cnn
-from genre_tf.systems import spectrogram
 from tests import fixtures
 
 
@@ -61,13 +61,7 @@ class SpecAugmentTest(tf.test.TestCase):
         self.assertEqual(restored.max_freq, 4)
 
 
-class CropTest(tf.test.TestCase):
-
-    def test_crop_starts_cover_the_clip(self):
-        self.assertAllEqual(spectrogram.crop_starts(100, 40, 20), [0, 20, 40, 60])
-        self.assertAllEqual(spectrogram.crop_starts(30, 40, 20), [0])
-
-
+@pytest.mark.slow
 class CnnCliTest(tf.test.TestCase):
 
     @classmethod
