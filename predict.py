@@ -1,47 +1,95 @@
-"""Name the genre of audio files with an exported model.
+"""Name the genre of audio files and folders with an exported model.
 
-    python predict.py --saved_model=saved_models/MSD_musicnn/saved_model song.mp3 ...
+    python predict.py --saved_model=saved_models/<run>/saved_model PATH [PATH ...]
 
-Each file is decoded at the model's rate (from model_info.json) and passed to the
-model's ``classify_waveform`` endpoint, which runs the whole front end; the top genres
-are printed with their probabilities. A file that cannot be decoded is reported and
-skipped.
+PATHs are audio files or folders; folders are searched recursively for audio
+(.wav .flac .ogg .mp3 .au .aif .aiff). Each file is decoded at the model's rate (from
+model_info.json) and classified by the export; one record per file goes to stdout:
+
+  --format=text  path: genre 0.97, genre 0.02, genre 0.01 (12.0 s)
+                 or path: error: reason
+  --format=json  one JSON list of objects: path, genres [{genre, probability}],
+                 duration_seconds, filled, windows, error (and timeline)
+  --format=csv   header row, then one row per file
+
+"filled" says how input shorter than the model's minimum was filled (repeat, pad;
+null when it was long enough). Files up to --stream_above_seconds long are classified
+whole; longer ones in windows, --batch_windows at a time, and the answer is the mean of
+the windows. --timeline adds the top genre of each window. Warnings (short input, a
+model trained on the synthetic demo data) go to stderr, one line each.
+
+Exit status: 0 when every input was classified; 1 when any input failed (file not
+found, is a directory, empty file, not a WAV file, cannot decode (...), too short ...;
+the other inputs are still classified and reported); 2 for usage errors, including a
+--saved_model that is not a genre_tf export.
 """
 
-import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TF's C++ start-up noise out.
+from absl import app, flags
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import app, logging  # noqa: E402
+# Only modules free of TensorFlow here, so --helpshort and usage errors answer at once;
+# main() imports TensorFlow (without its start-up noise) and the rest.
+from genre_tf import console
+from genre_tf.inference import exit_status, records
 
-from genre_tf.audio import decode  # noqa: E402
-from genre_tf.export import saved_model  # noqa: E402
-from genre_tf.flags import FLAGS  # noqa: E402
+# --- The model ------------------------------------------------------------------------
+flags.DEFINE_string("saved_model", None,
+                    "Export folder: saved_models/<run>/saved_model (with "
+                    "saved_model.pb and model_info.json).")
+# --- Output ---------------------------------------------------------------------------
+flags.DEFINE_enum("format", "text", records.FORMATS,
+                  "Records on stdout: text lines, one JSON list, or CSV with a header.")
+flags.DEFINE_integer("top_k", 3, "Genres reported per file, best first.", lower_bound=1)
+flags.DEFINE_boolean("timeline", False,
+                     "Also report the top genre of every window (start, end, genre, "
+                     "probability).")
+# --- Long input -----------------------------------------------------------------------
+flags.DEFINE_float("stream_above_seconds", 120.0,
+                   "Files up to this long are classified whole by classify_waveform; "
+                   "longer ones window by window, and the windows' mean is the answer.",
+                   lower_bound=0.0)
+flags.DEFINE_integer("batch_windows", 16,
+                     "Windows per model call when streaming (memory: one batch).",
+                     lower_bound=1)
+flags.DEFINE_float("window_seconds", 3.0,
+                   "Window of models that take whole clips (model_info.json "
+                   "window_samples null); windowed models use their own.",
+                   lower_bound=0.001)
+
+FLAGS = flags.FLAGS
+
+_HELP_FLAGS = ("--help", "-help", "--helpshort", "-helpshort", "-?")
+
+
+def _parse_flags(argv):
+    """absl's parsing, except that asking for help exits 0 and a bad flag is a usage
+    error (exit 2), so scripts can tell a wrong command from a failed input."""
+    own = argv[1:argv.index("--")] if "--" in argv else argv[1:]
+    if any(arg in _HELP_FLAGS for arg in own) or any("helpfull" in arg for arg in own):
+        app.usage(shorthelp=not any("helpfull" in arg for arg in own),
+                  writeto_stdout=True)
+        sys.exit(exit_status.OK)
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        print(f"predict.py: {error} (--helpshort for help)", file=sys.stderr)
+        sys.exit(exit_status.USAGE)
 
 
 def main(argv):
     paths = argv[1:]
     if not FLAGS.saved_model or not paths:
-        raise app.UsageError("usage: predict.py --saved_model=DIR AUDIO_FILE [...]")
-    info = saved_model.read_model_info(FLAGS.saved_model)
-    model = tf.saved_model.load(FLAGS.saved_model)  # keep a reference while calling
-    failures = 0
-    for path in paths:
-        try:
-            waveform = decode.read_waveform(path, info["sample_rate"])
-        except decode.DecodeError as error:
-            logging.warning("%s: %s; skipped", path, error)
-            failures += 1
-            continue
-        probabilities = model.classify_waveform(tf.constant(waveform))["probabilities"]
-        probabilities = np.asarray(probabilities)[0]
-        best = np.argsort(probabilities)[::-1][:FLAGS.top_k]
-        ranked = ", ".join(f"{info['class_names'][i]} {probabilities[i]:.2f}" for i in best)
-        print(f"{path}: {ranked}")
-    return 1 if failures == len(paths) else 0
+        print("predict.py: give --saved_model=DIR and at least one audio file or folder "
+              "(--helpshort for help)", file=sys.stderr)
+        return exit_status.USAGE
+    console.import_tensorflow()
+    from genre_tf.inference import classify, run  # pylint: disable=import-outside-toplevel
+    settings = classify.Settings(
+        top_k=FLAGS.top_k, timeline=FLAGS.timeline, window_seconds=FLAGS.window_seconds,
+        stream_above_seconds=FLAGS.stream_above_seconds, batch_windows=FLAGS.batch_windows)
+    return run.predict(FLAGS.saved_model, paths, settings, FLAGS.format)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)

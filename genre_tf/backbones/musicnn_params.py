@@ -17,7 +17,11 @@ LOG_SCALE = 10000.0
 # tf.compat.v1.layers.batch_normalization's epsilon.
 BN_EPSILON = 1e-3
 # Input shorter than a patch runs as one patch of its real length (the network is
-# convolutional in time and pools over time), down to this many frames (~1 s); shorter
-# input is filled by the short-clip policy first.
-MIN_PATCH_FRAMES = 63
+# convolutional in time and pools over time; a 187-frame patch gives bit-identical
+# embeddings either way), down to this many frames (1.5 s); shorter input is filled by
+# the short-clip policy first. Measured on gtzan_mini (500 excerpts; a head trained on
+# whole patches): 2.5 s excerpts score 0.87 at their real length, 0.85 tiled to a patch,
+# 0.61 zero-padded; below 1.5 s the real length falls off (0.70 at 1 s, 0.40 at 0.5 s)
+# while tiling holds (0.77 at 1 s), hence the floor.
+MIN_PATCH_FRAMES = 94
 MIN_SAMPLES = (MIN_PATCH_FRAMES - 1) * HOP_LENGTH + N_FFT

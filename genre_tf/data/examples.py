@@ -24,6 +24,7 @@ fills its input.
 """
 
 import dataclasses
+import hashlib
 import os
 
 import keras
@@ -185,8 +186,7 @@ def _segment_rows(index, frontend, config, segment, kept, report):
             f"-{plan.key()}" if plan else "")
         folder = os.path.join(config.cache_dir, "features", name)
     cache = row_cache.RowCache(folder)
-    digests = {i: row_cache.file_digest(index.clips[i].path)
-               if folder and os.path.isfile(index.clips[i].path) else None for i in kept}
+    digests = {i: _entry_key(index.clips[i], plan) if folder else None for i in kept}
     found = {}
     for i in kept:
         entry = cache.load(digests[i])
@@ -200,6 +200,7 @@ def _segment_rows(index, frontend, config, segment, kept, report):
         return found
     logging.info("Computing %s (%s) of %d clips (%d cached)", frontend.key,
                  _SEGMENT_NAMES[segment], len(todo), len(found))
+    frontend.load()
     fractions = tf.constant(np.stack([
         plan.fractions(index.clips[i].song_id) if plan else np.zeros((0, 2), np.float32)
         for i in todo]))
@@ -226,6 +227,17 @@ def _segment_rows(index, frontend, config, segment, kept, report):
         progress.add(1)
     progress.update(len(todo), finalize=True)
     return found
+
+
+def _entry_key(clip, plan):
+    """A clip's cache key: its content, and for excerpts also its song id, since the
+    excerpts drawn depend on the id (GTZAN holds byte-identical files under two names)."""
+    if not os.path.isfile(clip.path):
+        return None
+    digest = row_cache.file_digest(clip.path)
+    if plan:
+        digest = hashlib.sha1(f"{digest}|{clip.song_id}".encode()).hexdigest()
+    return digest
 
 
 def rows_from_audio(index, frontend, config, report=None):
@@ -276,7 +288,7 @@ class StreamedExamples(ExampleSet):
             lengths[int(i)] = int(n_samples)
         if not lengths:
             raise ValueError(f"no clip under {index.root} could be decoded")
-        self.frontend = frontend.fit_to_data(list(lengths.values()))
+        self.frontend = frontend.fit_to_data(list(lengths.values())).load()
         kept = [i for i in sorted(lengths) if pipeline.note_length(
             self.report, index.clips[i].path, lengths[i], self.frontend.min_samples,
             config.short_clips)]
@@ -347,7 +359,6 @@ class StreamedExamples(ExampleSet):
         return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def _cache_path(self, songs, segment):
-        import hashlib  # pylint: disable=import-outside-toplevel
         key = hashlib.sha1(repr((sorted(int(s) for s in songs), segment,
                                  self.frontend.key, self.config)).encode()).hexdigest()
         folder = os.path.join(self.config.cache_dir, "spectrograms")

@@ -22,6 +22,7 @@ def export_run(model, system, examples, run):
     extra, trackables, info = {}, [], {"system": system.describe(),
                                        "synthetic_demo": run.data.synthetic_demo}
     if frontend is not None:
+        frontend.load()
         extra = endpoints.waveform_endpoints(frontend, model, policy)
         trackables = frontend.trackables()
         info = endpoints.model_info(frontend, policy, run.data.synthetic_demo,

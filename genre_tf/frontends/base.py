@@ -56,6 +56,15 @@ class FrontEnd(abc.ABC):
     def examples(self, waveform):
         """float32 ``[samples >= min_samples]`` -> ``[n >= 1, *example_shape]`` (TF ops)."""
 
+    def load(self):
+        """Loads what ``examples`` needs (weights, modules) eagerly; returns self.
+
+        Call it before ``examples`` is traced into a ``tf.data`` function or an export:
+        weights assigned while tracing would be graph ops that never run, leaving the
+        network at its random initialisation.
+        """
+        return self
+
     def training_examples(self, waveform, seed=None):
         """Examples to train on; random front ends (crops) override it."""
         del seed

@@ -29,6 +29,10 @@ class EmbeddingFrontEnd(base.FrontEnd):
             self._backbone = backbones.create_backbone(self.config)
         return self._backbone
 
+    def load(self):
+        _ = self.backbone
+        return self
+
     @property
     def sample_rate(self):
         return self._layer_class.sample_rate
@@ -47,7 +51,8 @@ class EmbeddingFrontEnd(base.FrontEnd):
 
     @property
     def key(self):
-        text = repr(dataclasses.astuple(self.config))
+        text = repr((dataclasses.astuple(self.config), self.min_samples,
+                     self.window_samples))
         return "embedding-" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def examples(self, waveform):

@@ -54,30 +54,49 @@ def stream_windows(export, waveform, window, hop, batch_size):
     """Classifies ``waveform`` window by window, one batch of windows in memory at a time.
 
     Returns:
-      ``(mean, per_window)``: the mean of the window probabilities ``[classes]``, and the
-      windows' ``(start_sample, probabilities)`` pairs.
+      ``(mean, per_window)``: the mean of the window probabilities ``[classes]``, and
+      ``(first sample, end sample, probabilities)`` of every window.
     """
     total = np.zeros(len(export.info.class_names), np.float64)
     per_window = []
     for starts, batch in windows.window_batches(waveform, window, hop, batch_size):
         probabilities = export.classify_windows(batch)
         total += probabilities.sum(axis=0)
-        per_window.extend(zip(starts.tolist(), probabilities))
+        per_window.extend((start, start + window, p)
+                          for start, p in zip(starts.tolist(), probabilities))
     return (total / len(per_window)).astype(np.float32), per_window
 
 
-def _timeline(info, per_window, window):
-    seconds = info.seconds
+def _answer(export, waveform, settings):
+    """``(probabilities, windows averaged or None, per-window answers or None)``."""
+    window, hop = window_plan(export.info, settings)
+    n_samples = waveform.shape[0]
+    if (export.info.seconds(n_samples) > settings.stream_above_seconds
+            and n_samples >= window):
+        mean, per_window = stream_windows(export, waveform, window, hop,
+                                          settings.batch_windows)
+        return mean, len(per_window), per_window
+    probabilities = export.classify_waveform(waveform)
+    if not settings.timeline:
+        return probabilities, None, None
+    if n_samples < window:  # One window: the whole (filled) input.
+        return probabilities, None, [(0, n_samples, probabilities)]
+    return probabilities, None, stream_windows(export, waveform, window, hop,
+                                               settings.batch_windows)[1]
+
+
+def _timeline(info, per_window):
     return tuple(
-        records.WindowAnswer(seconds(start), seconds(start + window),
+        records.WindowAnswer(info.seconds(start), info.seconds(end),
                              *top_genres(probabilities, info.class_names, 1)[0])
-        for start, probabilities in per_window)
+        for start, end, probabilities in per_window)
 
 
 def _short_input_warning(path, info, n_samples):
     need = "window" if info.window_samples == info.min_samples else "shortest input"
-    return (f"{path}: {info.seconds(n_samples):.1f} s, shorter than the model's "
-            f"{info.seconds(info.min_samples):.1f} s {need}; filled by {info.short_clips}")
+    return (f"{path}: {records.seconds_text(info.seconds(n_samples))} s, shorter than the "
+            f"model's {records.seconds_text(info.seconds(info.min_samples))} s {need}; "
+            f"filled by {info.short_clips}")
 
 
 def classify_decoded(export, path, waveform, settings, warn):
@@ -91,7 +110,7 @@ def classify_decoded(export, path, waveform, settings, warn):
       warn: called with each warning line (a short input and how it was filled).
 
     Returns:
-      A ``records.Record``.
+      A ``records.Record``; a model error becomes the record's error.
     """
     info = export.info
     n_samples = waveform.shape[0]
@@ -103,28 +122,15 @@ def classify_decoded(export, path, waveform, settings, warn):
                 f"too short ({n_samples} samples, the model needs {info.min_samples})"))
         filled = info.short_clips
         warn(_short_input_warning(path, info, n_samples))
-    window, hop = window_plan(info, settings)
-    per_window = None
-    n_windows = None
     try:
-        if duration > settings.stream_above_seconds and n_samples >= window:
-            probabilities, per_window = stream_windows(
-                export, waveform, window, hop, settings.batch_windows)
-            n_windows = len(per_window)
-        else:
-            probabilities = export.classify_waveform(waveform)
-            if settings.timeline:
-                per_window = (stream_windows(export, waveform, window, hop,
-                                             settings.batch_windows)[1]
-                              if n_samples >= window else [(0, probabilities)])
+        probabilities, n_windows, per_window = _answer(export, waveform, settings)
     except tf.errors.OpError as error:
         return records.Record(path, duration_seconds=duration,
                               error=f"the model failed ({decode.short_reason(error)})")
-    timeline = None
-    if settings.timeline:
-        timeline = _timeline(info, per_window, min(window, n_samples))
-    return records.Record(path, top_genres(probabilities, info.class_names, settings.top_k),
-                          duration, filled, n_windows, timeline=timeline)
+    timeline = _timeline(info, per_window) if settings.timeline else None
+    return records.Record(
+        path, top_genres(probabilities, info.class_names, settings.top_k), duration,
+        filled, n_windows, timeline=timeline)
 
 
 def classify_file(export, path, settings, warn):

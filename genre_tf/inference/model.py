@@ -19,9 +19,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from genre_tf.audio import fill
 from genre_tf.export import saved_model as export_files
-
-SHORT_CLIP_POLICIES = ("repeat", "pad", "skip")
 
 
 class ExportError(Exception):
@@ -46,16 +45,19 @@ class ModelInfo:
         """Reads the JSON object of ``model_info.json``.
 
         Raises:
-          ExportError: ``sample_rate`` or ``class_names`` is missing or unusable, or
-            ``short_clips`` names no known policy.
+          ExportError: ``sample_rate`` (absent from exports of a features table, which
+            take feature vectors) or ``class_names`` is missing, or ``short_clips``
+            names no known policy.
         """
         if not isinstance(info, dict):
             raise ExportError("model_info.json does not hold an object")
-        for key in ("sample_rate", "class_names"):
-            if not info.get(key):
-                raise ExportError(f"model_info.json has no {key}")
+        if not info.get("sample_rate"):
+            raise ExportError("model_info.json has no sample_rate: the model takes no "
+                              "audio (trained on a features table?)")
+        if not info.get("class_names"):
+            raise ExportError("model_info.json has no class_names")
         short_clips = info.get("short_clips") or "pad"
-        if short_clips not in SHORT_CLIP_POLICIES:
+        if short_clips not in fill.POLICIES:
             raise ExportError(f"model_info.json: unknown short_clips {short_clips!r}")
         window = int(info.get("window_samples") or 0) or None
         hop = int(info.get("window_hop_samples") or 0) or window

@@ -70,6 +70,12 @@ class Record:
         return result
 
 
+def seconds_text(seconds):
+    """A duration for people: tenths of a second, or milliseconds below one second
+    (a 23 ms clip is not "0.0 s")."""
+    return f"{seconds:.1f}" if seconds >= 1 else f"{seconds:.3f}"
+
+
 def _span(window):
     return f"{window.start_seconds:.1f}-{window.end_seconds:.1f}"
 
@@ -85,7 +91,7 @@ class TextWriter:
             print(f"{record.path}: error: {record.error}", file=self._stream, flush=True)
             return
         ranked = ", ".join(f"{genre} {p:.2f}" for genre, p in record.genres)
-        notes = [f"{record.duration_seconds:.1f} s"]
+        notes = [f"{seconds_text(record.duration_seconds)} s"]
         if record.filled:
             notes.append(f"filled by {record.filled}")
         if record.windows:

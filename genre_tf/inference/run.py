@@ -1,12 +1,8 @@
 """A predict run: inputs in, records out, and an exit status a script can trust.
 
-People script ``predict.py``, so the outcome is in the exit status, not only in text:
-
-- ``EXIT_OK`` (0): every input was classified;
-- ``EXIT_INPUT_FAILED`` (1): at least one input failed; its record carries the reason,
-  every other input is still classified and written, and stderr ends with a count;
-- ``EXIT_USAGE`` (2): the command itself is wrong, e.g. ``--saved_model`` is not an
-  export; one line on stderr says why and nothing is classified.
+People script ``predict.py``, so the outcome is in the exit status (``exit_status``),
+not only in the text: 1 when any input failed, with every other input still classified;
+2 when ``--saved_model`` is not an export.
 
 Records go to ``out`` (stdout); warnings and the failure count to ``err`` (stderr), one
 line each, so ``--format=json`` output stays parseable.
@@ -14,11 +10,7 @@ line each, so ``--format=json`` output stays parseable.
 
 import sys
 
-from genre_tf.inference import classify, inputs, model, records
-
-EXIT_OK = 0
-EXIT_INPUT_FAILED = 1
-EXIT_USAGE = 2
+from genre_tf.inference import classify, exit_status, inputs, model, records
 
 
 def _printer(stream):
@@ -39,7 +31,7 @@ def run_inputs(export, paths, settings=classify.Settings(), output_format="text"
       out, err: streams for records and for warnings (default stdout, stderr).
 
     Returns:
-      ``EXIT_OK`` or ``EXIT_INPUT_FAILED``.
+      ``exit_status.OK`` or ``exit_status.INPUT_FAILED``.
     """
     out = out or sys.stdout
     warn = _printer(err or sys.stderr)
@@ -57,8 +49,8 @@ def run_inputs(export, paths, settings=classify.Settings(), output_format="text"
     writer.close()
     if failures:
         warn(f"{failures} of {len(found)} inputs failed")
-        return EXIT_INPUT_FAILED
-    return EXIT_OK
+        return exit_status.INPUT_FAILED
+    return exit_status.OK
 
 
 def predict(saved_model, paths, settings=classify.Settings(), output_format="text",
@@ -66,12 +58,12 @@ def predict(saved_model, paths, settings=classify.Settings(), output_format="tex
     """Loads the export in ``saved_model`` and runs ``run_inputs``.
 
     Returns:
-      An exit status: ``EXIT_USAGE`` (with one line on ``err``) when ``saved_model`` is
-      not an export, else what ``run_inputs`` returns.
+      An exit status: ``exit_status.USAGE`` (with one line on ``err``) when
+      ``saved_model`` is not an export, else what ``run_inputs`` returns.
     """
     try:
         export = model.load_export(saved_model)
     except model.ExportError as error:
         _printer(err or sys.stderr)(f"--saved_model={saved_model}: {error}")
-        return EXIT_USAGE
+        return exit_status.USAGE
     return run_inputs(export, paths, settings, output_format, out, err)

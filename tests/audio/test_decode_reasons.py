@@ -1,0 +1,78 @@
+"""The one-line reasons ``read_waveform`` gives for files it cannot use.
+
+Training and ``predict.py`` both print them next to a file name, so each must say what
+is wrong in words a user knows, without TF op or device names.
+"""
+
+import os
+
+import numpy as np
+import soundfile
+import tensorflow as tf
+
+from genre_tf.audio import decode
+from tests import fixtures
+
+
+class DecodeReasonsTest(tf.test.TestCase):
+
+    def _reason(self, path):
+        with self.assertRaises(decode.DecodeError) as caught:
+            decode.read_waveform(path)
+        return str(caught.exception)
+
+    def _write(self, name, content):
+        path = os.path.join(self.get_temp_dir(), name)
+        with open(path, "wb") as handle:
+            handle.write(content)
+        return path
+
+    def test_path_reasons(self):
+        folder = self.get_temp_dir()
+        os.makedirs(os.path.join(folder, "album.wav"))
+        self.assertEqual(self._reason(os.path.join(folder, "missing.wav")),
+                         "file not found")
+        self.assertEqual(self._reason(os.path.join(folder, "album.wav")), "is a directory")
+        self.assertEqual(self._reason(self._write("empty.wav", b"")), "empty file")
+
+    def test_header_reasons(self):
+        self.assertEqual(self._reason(self._write("notes.wav", b"this is not audio\n" * 9)),
+                         "not a WAV file")
+        avi = self._write("movie.wav", b"RIFF\x00\x00\x00\x00AVI LIST")
+        self.assertEqual(self._reason(avi), "not a WAV file")
+        self.assertEqual(self._reason(self._write("cut.wav", b"RIFF\x00\x00")),
+                         "cannot decode (truncated header)")
+        # libsndfile reads a header-less .au as raw u-law noise; the header check stops it.
+        self.assertEqual(self._reason(self._write("notes.au", b"hello there")),
+                         "not an AU file")
+        self.assertEqual(self._reason(self._write("notes.flac", b"hello there")),
+                         "not a FLAC file")
+
+    def test_decoder_reason_has_no_tf_internals(self):
+        good = fixtures.write_audio(os.path.join(self.get_temp_dir(), "good.wav"),
+                                    fixtures.tone(200.0))
+        with open(good, "rb") as handle:
+            header = handle.read(40)
+        broken = self._write("broken.wav", header[:16] + b"\x02\x00\x00\x00" + header[20:])
+        reason = self._reason(broken)
+        self.assertStartsWith(reason, "cannot decode (")
+        for internal in ("{{", "function_node", "[Op:", "device:CPU", broken):
+            self.assertNotIn(internal, reason)
+
+    def test_mislabelled_audio_still_decodes(self):
+        y = fixtures.tone(300.0, seconds=0.5)
+        path = os.path.join(self.get_temp_dir(), "really_flac.wav")
+        soundfile.write(path, y, fixtures.SR, format="FLAC", subtype="PCM_16")
+        self.assertAllClose(decode.read_waveform(path), y, atol=1e-4)
+
+    def test_existing_reasons_stay(self):
+        path = os.path.join(self.get_temp_dir(), "header_only.au")
+        soundfile.write(path, np.zeros(0, np.float32), fixtures.SR, format="AU")
+        self.assertEqual(self._reason(path), "no audio samples")
+        nan = fixtures.write_audio(os.path.join(self.get_temp_dir(), "nan.wav"),
+                                   np.full(100, np.nan, np.float32), subtype="FLOAT")
+        self.assertEqual(self._reason(nan), "non-finite samples")
+
+
+if __name__ == "__main__":
+    tf.test.main()
