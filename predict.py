@@ -26,7 +26,7 @@ the other inputs are still classified and reported); 2 for usage errors, includi
 
 import sys
 
-from absl import app, flags
+from absl import flags
 
 # Only modules free of TensorFlow here, so --helpshort and usage errors answer at once;
 # main() imports TensorFlow (without its start-up noise) and the rest.
@@ -59,24 +59,6 @@ flags.DEFINE_float("window_seconds", 3.0,
 
 FLAGS = flags.FLAGS
 
-_HELP_FLAGS = ("--help", "-help", "--helpshort", "-helpshort", "-?")
-
-
-def _parse_flags(argv):
-    """absl's parsing, except that asking for help exits 0 and a bad flag is a usage
-    error (exit 2), so scripts can tell a wrong command from a failed input."""
-    own = argv[1:argv.index("--")] if "--" in argv else argv[1:]
-    if any(arg in _HELP_FLAGS for arg in own) or any("helpfull" in arg for arg in own):
-        app.usage(shorthelp=not any("helpfull" in arg for arg in own),
-                  writeto_stdout=True)
-        sys.exit(exit_status.OK)
-    try:
-        return FLAGS(argv)
-    except flags.Error as error:
-        print(f"predict.py: {error} (--helpshort for help)", file=sys.stderr)
-        sys.exit(exit_status.USAGE)
-
-
 def main(argv):
     paths = argv[1:]
     if not FLAGS.saved_model or not paths:
@@ -92,4 +74,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=_parse_flags)
+    console.run_command(main)

@@ -26,9 +26,8 @@ def main(argv):
     run = cli.run_config()
     cli.write_flags_file(f"{run.output_dir}/flags.txt")
     result = experiment.run_experiment(run)
-    name = cli.default_run_name(run.system, run.data).removesuffix("_demo")
     excerpt = result["excerpt_accuracy"]
-    print(f"{name}: song-level accuracy {result['mean_accuracy']:.4f} "
+    print(f"{result['name']}: song-level accuracy {result['mean_accuracy']:.4f} "
           f"± {result['std_accuracy']:.4f} over {len(result['splits'])} splits "
           f"(majority vote {result['votes']['majority']['mean_accuracy']:.4f})"
           + (f"; excerpts {excerpt['mean']:.4f} ± {excerpt['std']:.4f}" if excerpt else "")
@@ -36,4 +35,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run_app(main, __doc__)
+    console.run_command(main, configuration_errors=(ValueError, FileNotFoundError))

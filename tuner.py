@@ -41,4 +41,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run_app(main, __doc__)
+    console.run_command(main, configuration_errors=(ValueError, FileNotFoundError))

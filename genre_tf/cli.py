@@ -7,7 +7,6 @@ dataclasses of ``genre_tf.config``.
 
 import logging as python_logging
 import os
-import sys
 
 from absl import logging
 
@@ -21,28 +20,6 @@ from genre_tf.flags import FLAGS
 from genre_tf.frontends import spectrogram
 from genre_tf.models import heads
 from genre_tf.training import trainer
-
-
-_HELP_ARGUMENTS = ("--helpshort", "--help", "-h", "-?")
-
-
-def run_app(main, doc):
-    """``absl.app.run(main)``, but ``--helpshort`` (and ``--help``) print the command's
-    own flags and exit 0 (absl exits 1), and a configuration error (``ValueError``,
-    ``FileNotFoundError``) prints one line naming the problem and exits 2."""
-    from absl import app  # pylint: disable=import-outside-toplevel
-    if any(argument in _HELP_ARGUMENTS for argument in sys.argv[1:]):
-        print(doc.strip() + "\n\n" + FLAGS.main_module_help())
-        sys.exit(0)
-
-    def guarded(argv):
-        try:
-            return main(argv)
-        except (ValueError, FileNotFoundError) as error:
-            print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
-            sys.exit(2)
-
-    app.run(guarded)
 
 
 def _ints(values):
@@ -131,10 +108,9 @@ def run_config(run_name_suffix=""):
 
 
 def default_run_name(system, data):
-    """The system, or its backbone for transfer runs, plus ``_demo`` on the demo data."""
-    name = (system.frontend.name if isinstance(system.frontend, BackboneConfig)
-            else system.name)
-    return name + ("_demo" if data.synthetic_demo else "")
+    """The system's name (its backbone for transfer runs: ``System.run_name``), plus
+    ``_demo`` on the demo data. Building the system loads nothing."""
+    return systems.System(system).run_name() + ("_demo" if data.synthetic_demo else "")
 
 
 def write_flags_file(path, extra_modules=()):

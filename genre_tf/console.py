@@ -7,7 +7,9 @@ level: ``TF_CPP_MIN_LOG_LEVEL=2`` does not hide them and 3 would hide real error
 filter that drops exactly those lines (and TF's start-up notices), then restores it.
 Call it first thing in a command, before anything imports TensorFlow.
 ``quiet_export`` does the same around a SavedModel or TFLite export, whose Python and
-C++ loggers narrate every step.
+C++ loggers narrate every step. ``run_command`` runs a command's ``main`` with the exit
+statuses scripts rely on. Nothing here imports TensorFlow or the project's flags at
+module level, so a command answers ``--helpshort`` at once.
 """
 
 import contextlib
@@ -80,3 +82,42 @@ def quiet_export():
     finally:
         tf_logger.setLevel(level)
         absl_logging.set_verbosity(verbosity)
+
+
+# Exit statuses every command shares: 2 is a usage or configuration error.
+USAGE_ERROR = 2
+_HELP_ARGUMENTS = ("--help", "-help", "--helpshort", "-helpshort", "-h", "-?")
+
+
+def _parse_flags_or_exit(argv):
+    """absl's parsing, except that asking for help prints the command's own flags and
+    exits 0 (absl exits 1), and a bad flag is a usage error (exit 2), so a script can
+    tell a wrong command from a failed run."""
+    from absl import app, flags  # pylint: disable=import-outside-toplevel
+    own = argv[1:argv.index("--")] if "--" in argv else argv[1:]
+    if any(arg in _HELP_ARGUMENTS for arg in own) or any("helpfull" in arg for arg in own):
+        app.usage(shorthelp=not any("helpfull" in arg for arg in own),
+                  writeto_stdout=True)
+        sys.exit(0)
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        print(f"{os.path.basename(argv[0])}: {error} (--helpshort for help)",
+              file=sys.stderr)
+        sys.exit(USAGE_ERROR)
+
+
+def run_command(main, configuration_errors=()):
+    """``absl.app.run(main)`` with the shared exit statuses: help exits 0, a bad flag
+    exits 2, and an exception of ``configuration_errors`` (a missing ``--data_dir``...)
+    prints one line naming the problem, without a traceback, and exits 2."""
+    from absl import app  # pylint: disable=import-outside-toplevel
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except tuple(configuration_errors) as error:
+            print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+            sys.exit(USAGE_ERROR)
+
+    app.run(guarded, flags_parser=_parse_flags_or_exit)

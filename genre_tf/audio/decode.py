@@ -161,19 +161,3 @@ def read_waveform(path, sample_rate=params.SAMPLE_RATE):
     if rate != sample_rate:
         waveform = librosa.resample(waveform, orig_sr=rate, target_sr=sample_rate)
     return np.ascontiguousarray(waveform, dtype=np.float32)
-
-
-def fit_length(waveform, min_samples, short_clips="pad"):
-    """Applies the short-clip policy: zero-pad to ``min_samples`` or refuse.
-
-    Returns:
-      (waveform, padded) where ``padded`` says whether padding happened.
-
-    Raises:
-      DecodeError: the clip is short and ``short_clips == "skip"``.
-    """
-    if waveform.shape[0] >= min_samples:
-        return waveform, False
-    if short_clips == "skip":
-        raise DecodeError(f"too short ({waveform.shape[0]} samples, need {min_samples})")
-    return np.pad(waveform, (0, min_samples - waveform.shape[0])), True

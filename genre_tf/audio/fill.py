@@ -52,8 +52,3 @@ def fill(waveform, target, policy):
         return tf.pad(waveform, [[0, tf.maximum(target - n, 0)]])
     repeats = tf.maximum(1, (target + n - 1) // tf.maximum(n, 1))
     return tf.tile(waveform, [repeats])[:tf.maximum(n, target)]
-
-
-def describe_fill(n_samples, target, policy):
-    """How a clip of ``n_samples`` is filled: None (long enough) or the policy name."""
-    return None if n_samples >= target else policy

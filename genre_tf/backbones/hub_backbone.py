@@ -63,8 +63,9 @@ class HubBackbone(keras.layers.Layer):
         self.model_name = model
         self.frame_hop_seconds = frame_hop_seconds
         self.hop_samples = self.hop_samples_for(frame_hop_seconds)
-        self.output_index = KNOWN_HUB_MODELS[model].output_index if (
-            model in KNOWN_HUB_MODELS) else None
+        known = KNOWN_HUB_MODELS.get(model)
+        self.output_index = known.output_index if known else None
+        self.dim = known.dim if known else None  # unknown until a model's first call
         self.module = load_hub_module(handle)
         self.trainable = False
         self.built = True  # no Keras weights: the loaded module holds them

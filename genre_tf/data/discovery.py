@@ -57,8 +57,10 @@ class ClipIndex:
                              f"{', '.join(empty)}; add audio or remove those folders")
 
 
-def _is_audio(name):
-    return name.lower().endswith(params.AUDIO_EXTENSIONS) and not name.startswith(".")
+def is_audio_name(name, extensions=params.AUDIO_EXTENSIONS):
+    """Whether a file name is audio by its extension (any case); hidden names (macOS
+    ``._x.wav`` resource forks) are not."""
+    return name.lower().endswith(tuple(extensions)) and not name.startswith(".")
 
 
 def _song_id(path, root):
@@ -103,7 +105,7 @@ def discover_clips(data_dir):
         for folder, _, files in os.walk(os.path.join(root, name)):
             clips.extend(
                 Clip(os.path.join(folder, f), label, _song_id(os.path.join(folder, f), root))
-                for f in files if _is_audio(f))
+                for f in files if is_audio_name(f))
     if not clips:
         raise ValueError(
             f"no audio files found under {root}: expected <root>/<genre>/<clip>"

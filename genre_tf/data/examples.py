@@ -104,6 +104,14 @@ class ExampleSet:
     def evaluation_dataset(self, songs, batch_size, segment=SONG):
         raise NotImplementedError
 
+    def excerpt_group(self, song, part):
+        """The group id of excerpt ``part`` of ``song`` (numpy or tensors)."""
+        return song * max(self.excerpts_per_song, 1) + part
+
+    def song_of_excerpt(self, group):
+        """The song an excerpt group id belongs to."""
+        return group // max(self.excerpts_per_song, 1)
+
     def validation_dataset(self, songs, batch_size):
         """``(x, label)`` of whole songs, for early stopping."""
         return self.evaluation_dataset(songs, batch_size).map(lambda x, y, group: (x, y))
@@ -159,8 +167,7 @@ class RowExamples(ExampleSet):
     def evaluation_dataset(self, songs, batch_size, segment=SONG):
         rows = self._rows(songs, [segment])
         song = self.row_song[rows]
-        group = song if segment == SONG else song * max(
-            self.excerpts_per_song, 1) + self.row_part[rows]
+        group = song if segment == SONG else self.excerpt_group(song, self.row_part[rows])
         data = tf.data.Dataset.from_tensor_slices(
             (self.features[rows], self.song_labels[song], group))
         return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -325,7 +332,7 @@ class StreamedExamples(ExampleSet):
                                                    policy)[0]], axis=0)
             return x, tf.fill([tf.shape(x)[0]], tf.gather(labels, k))
 
-        per_song = getattr(frontend.config, "crops_per_song", 1) + plan.count
+        per_song = frontend.training_examples_per_clip + plan.count
         data = self._waves(songs, shuffle_seed=seed).map(
             examples_of, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
         data = data.shuffle(_SHUFFLE_SONGS * per_song, seed=seed,
@@ -339,14 +346,13 @@ class StreamedExamples(ExampleSet):
         plan = self.config.plan(segment)
         fractions = tf.constant(self._fractions[segment][songs]) if plan else None
         frontend, policy = self.frontend, self.config.short_clips
-        count = max(self.excerpts_per_song, 1)
 
         def examples_of(waveform, k):
             song = tf.gather(song_index, k)
             if plan:
                 x, counts = excerpt_examples(frontend, waveform, fractions[k], plan, policy)
-                group = tf.repeat(song * count + tf.range(plan.count, dtype=tf.int64),
-                                  counts)
+                group = tf.repeat(
+                    self.excerpt_group(song, tf.range(plan.count, dtype=tf.int64)), counts)
             else:
                 x = base.filled_examples(frontend, waveform, policy)
                 group = tf.fill([tf.shape(x)[0]], song)

@@ -54,7 +54,7 @@ def evaluate_excerpts(model, examples, songs, batch_size):
     excerpt_ids = np.unique(groups)
     predicted = metrics.song_predictions(probabilities, groups,
                                          excerpt_ids)["mean_probability"]
-    truth = examples.song_labels[excerpt_ids // examples.excerpts_per_song]
+    truth = examples.song_labels[examples.song_of_excerpt(excerpt_ids)]
     scored = metrics.classification_metrics(truth, predicted, examples.class_names)
     histogram = np.bincount(predicted, minlength=len(examples.class_names))
     return {"accuracy": scored["accuracy"],

@@ -19,6 +19,7 @@ def write_run_report(run, system, examples, splits, results):
     excerpt = metrics.summarize_excerpts([r.get("excerpts") for r in results],
                                          examples.class_names)
     payload = {
+        "name": system.run_name(),
         "mean_accuracy": summary["mean_accuracy"],
         "std_accuracy": summary["std_accuracy"],
         "level": "song",

@@ -65,6 +65,11 @@ class FrontEnd(abc.ABC):
         """
         return self
 
+    @property
+    def training_examples_per_clip(self):
+        """How many examples ``training_examples`` gives per clip (at least)."""
+        return 1
+
     def training_examples(self, waveform, seed=None):
         """Examples to train on; random front ends (crops) override it."""
         del seed

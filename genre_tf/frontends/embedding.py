@@ -60,16 +60,13 @@ class EmbeddingFrontEnd(base.FrontEnd):
 
     @property
     def example_shape(self):
-        return (self.backbone.dim,) if hasattr(self.backbone, "dim") else (None,)
+        return (self.backbone.dim,)
 
     def run_name(self):
         return self.config.name
 
     def trackables(self):
         return [self.backbone]
-
-    def feature_names(self):
-        return None
 
     def describe(self):
         return {"frontend": self.name, "backbone": self.config.name,

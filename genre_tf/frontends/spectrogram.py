@@ -131,6 +131,10 @@ class SpectrogramFrontEnd(base.FrontEnd):
             return self._images(waveform[tf.newaxis, :crop])
         return self._images(tf.signal.frame(waveform, crop, self.hop_samples))
 
+    @property
+    def training_examples_per_clip(self):
+        return self.config.crops_per_song if self.config.crop_seconds else 1
+
     def training_examples(self, waveform, seed=None):
         if not self.config.crop_seconds:
             return self.examples(waveform)

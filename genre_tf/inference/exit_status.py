@@ -10,6 +10,8 @@ A module of its own, free of TensorFlow, so ``predict.py`` answers ``--helpshort
 usage errors without the seconds a TF import costs.
 """
 
+from genre_tf import console
+
 OK = 0
 INPUT_FAILED = 1
-USAGE = 2
+USAGE = console.USAGE_ERROR  # the code every command uses for a wrong command

@@ -14,6 +14,7 @@ import dataclasses
 import os
 
 from genre_tf.audio import params
+from genre_tf.data import discovery
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,11 +25,6 @@ class Input:
     problem: str | None = None
 
 
-def is_audio_name(name, extensions=params.AUDIO_EXTENSIONS):
-    """Whether a file name ends in one of ``extensions`` (any case)."""
-    return name.lower().endswith(tuple(extensions))
-
-
 def search_folder(folder, extensions=params.AUDIO_EXTENSIONS):
     """Sorted paths under ``folder`` whose names end in an audio extension, folders so
     named included; hidden entries are neither returned nor searched."""
@@ -36,7 +32,7 @@ def search_folder(folder, extensions=params.AUDIO_EXTENSIONS):
     for root, folders, files in os.walk(folder):
         folders[:] = [name for name in folders if not name.startswith(".")]
         found.extend(os.path.join(root, name) for name in folders + files
-                     if not name.startswith(".") and is_audio_name(name, extensions))
+                     if discovery.is_audio_name(name, extensions))
     return sorted(found)
 
 

@@ -73,10 +73,6 @@ class FillTest(tf.test.TestCase):
         for function in traced.values():  # one trace, not one per length
             self.assertEqual(function.experimental_get_tracing_count(), 1)
 
-    def test_describe_fill(self):
-        self.assertIsNone(fill.describe_fill(1024, 1024, "repeat"))
-        self.assertEqual(fill.describe_fill(1023, 1024, "pad"), "pad")
-
 
 if __name__ == "__main__":
     tf.test.main()
