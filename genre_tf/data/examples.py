@@ -119,6 +119,11 @@ class ExampleSet:
     def head_sample(self, songs):
         raise NotImplementedError
 
+    def data_digest(self, songs):
+        """A digest of what ``songs`` hold (ids, labels and content): a finished split
+        may be reused only when it is unchanged, not merely when the names match."""
+        raise NotImplementedError
+
     @property
     def example_shape(self):
         raise NotImplementedError
@@ -175,6 +180,16 @@ class RowExamples(ExampleSet):
     def head_sample(self, songs):
         return self.features[self._rows(songs, [SONG, TRAIN_EXCERPT])]
 
+    def data_digest(self, songs):
+        """Rows are a function of the audio and every setting, so hashing them (with
+        ids and labels) tells changed data from unchanged."""
+        digest = hashlib.sha1()
+        for song in np.asarray(songs):
+            digest.update(f"{self.song_ids[song]}|{self.song_labels[song]}|".encode())
+            digest.update(np.ascontiguousarray(
+                self.features[self.row_song == song]).tobytes())
+        return digest.hexdigest()
+
     @property
     def example_shape(self):
         return self.features.shape[1:]
@@ -183,9 +198,10 @@ class RowExamples(ExampleSet):
         return self._feature_names
 
 
-def _segment_rows(index, frontend, config, segment, kept, report):
+def _segment_rows(index, frontend, config, segment, kept, report, file_digests):
     """Rows of one segment kind of the clips at ``kept``: cached, or computed in one
-    parallel tf.data pass and cached. Returns {clip position: (rows, counts, n)}."""
+    parallel tf.data pass and cached. ``file_digests``: {clip position: content digest}
+    (empty without a cache). Returns {clip position: (rows, counts, n)}."""
     plan = config.plan(segment)
     folder = None
     if config.cache_dir:
@@ -193,7 +209,8 @@ def _segment_rows(index, frontend, config, segment, kept, report):
             f"-{plan.key()}" if plan else "")
         folder = os.path.join(config.cache_dir, "features", name)
     cache = row_cache.RowCache(folder)
-    digests = {i: _entry_key(index.clips[i], plan) if folder else None for i in kept}
+    digests = {i: _entry_key(file_digests.get(i), index.clips[i].song_id, plan)
+               for i in kept}
     found = {}
     for i in kept:
         entry = cache.load(digests[i])
@@ -236,15 +253,19 @@ def _segment_rows(index, frontend, config, segment, kept, report):
     return found
 
 
-def _entry_key(clip, plan):
+def _entry_key(digest, song_id, plan):
     """A clip's cache key: its content, and for excerpts also its song id, since the
     excerpts drawn depend on the id (GTZAN holds byte-identical files under two names)."""
-    if not os.path.isfile(clip.path):
-        return None
-    digest = row_cache.file_digest(clip.path)
-    if plan:
-        digest = hashlib.sha1(f"{digest}|{clip.song_id}".encode()).hexdigest()
+    if digest and plan:
+        return hashlib.sha1(f"{digest}|{song_id}".encode()).hexdigest()
     return digest
+
+
+def _file_digests(clips):
+    """{position: content digest} of the clips that are files: read once per run and
+    shared by every segment kind's cache lookups."""
+    return {i: row_cache.file_digest(clip.path) for i, clip in enumerate(clips)
+            if os.path.isfile(clip.path)}
 
 
 def rows_from_audio(index, frontend, config, report=None):
@@ -254,7 +275,9 @@ def rows_from_audio(index, frontend, config, report=None):
       ValueError: no clip decodes, or a class has no clips left.
     """
     report = report if report is not None else pipeline.DecodeReport()
-    songs = _segment_rows(index, frontend, config, SONG, range(len(index.clips)), report)
+    file_digests = _file_digests(index.clips) if config.cache_dir else {}
+    songs = _segment_rows(index, frontend, config, SONG, range(len(index.clips)), report,
+                          file_digests)
     logging.info("Examples: %s", report.summary(len(index.clips)))
     kept = sorted(songs)
     if not kept:
@@ -264,7 +287,8 @@ def rows_from_audio(index, frontend, config, report=None):
     parts = {SONG: songs}
     for segment in (TRAIN_EXCERPT, EVAL_EXCERPT):
         if config.plan(segment).count:
-            parts[segment] = _segment_rows(index, frontend, config, segment, kept, report)
+            parts[segment] = _segment_rows(index, frontend, config, segment, kept, report,
+                                           file_digests)
     features, row_song, row_segment, row_part = [], [], [], []
     for song, i in enumerate(kept):
         for segment, found in parts.items():
@@ -302,6 +326,7 @@ class StreamedExamples(ExampleSet):
         index.subset(kept).check_every_class_has_clips("decoded clips")
         clips = [index.clips[i] for i in kept]
         self.paths = [c.path for c in clips]
+        self._file_digests = [row_cache.file_digest(c.path) for c in clips]
         self.song_ids = [c.song_id for c in clips]
         self.song_labels = np.asarray([c.label for c in clips], np.int64)
         self.class_names = list(index.class_names)
@@ -370,6 +395,13 @@ class StreamedExamples(ExampleSet):
         folder = os.path.join(self.config.cache_dir, "spectrograms")
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, key[:16])
+
+    def data_digest(self, songs):
+        digest = hashlib.sha1()
+        for song in np.asarray(songs):
+            digest.update(f"{self.song_ids[song]}|{self.song_labels[song]}|"
+                          f"{self._file_digests[song]}|".encode())
+        return digest.hexdigest()
 
     def head_sample(self, songs):
         rng = np.random.default_rng(0)

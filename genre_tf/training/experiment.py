@@ -12,6 +12,7 @@ import os
 import time
 
 import keras
+import numpy as np
 from absl import logging
 
 from genre_tf import systems
@@ -46,11 +47,13 @@ def train_split(system, examples, split, config, work_dir, seed):
 
 
 def _identity(system, examples, split, run):
-    """What a split's result depends on (JSON-comparable)."""
+    """What a split's result depends on (JSON-comparable): its songs by name and by
+    content, and every setting."""
     songs = {part: [examples.song_ids[i] for i in getattr(split, part)]
              for part in ("train", "valid", "test")}
+    data = examples.data_digest(np.concatenate([split.train, split.valid, split.test]))
     return json.loads(json.dumps({
-        "songs": songs, "system": system.describe(),
+        "songs": songs, "data": data, "system": system.describe(),
         "examples": dataclasses.asdict(run.data.examples),
         "training": dataclasses.asdict(run.training), "seed": run.seed}, default=str))
 
