@@ -26,37 +26,55 @@ def _ints(values):
     return tuple(int(v) for v in values)
 
 
-def frontend_config():
-    """The ``--system``'s front end settings."""
-    if FLAGS.features_csv:
-        return None
-    if FLAGS.system == "mlp":
-        return statistics.FeatureConfig(
-            window_sizes=_ints(FLAGS.window_sizes), statistics=tuple(FLAGS.statistics),
-            n_mfcc=FLAGS.n_mfcc, tempo=FLAGS.tempo)
-    if FLAGS.system == "cnn":
-        return spectrogram.ImageConfig(
-            kinds=tuple(FLAGS.spectrogram),
-            spectrogram=spectrograms.SpectrogramConfig(
-                n_fft=FLAGS.n_fft, hop_length=FLAGS.hop_length, n_mels=FLAGS.n_mels,
-                n_mfcc=FLAGS.n_mfcc),
-            image_size=FLAGS.image_size, crop_seconds=FLAGS.crop_seconds,
-            crop_hop_seconds=FLAGS.crop_hop_seconds,
-            crops_per_song=max(1, FLAGS.crops_per_song))
+def _feature_config():
+    return statistics.FeatureConfig(
+        window_sizes=_ints(FLAGS.window_sizes), statistics=tuple(FLAGS.statistics),
+        n_mfcc=FLAGS.n_mfcc, tempo=FLAGS.tempo)
+
+
+def _image_config():
+    return spectrogram.ImageConfig(
+        kinds=tuple(FLAGS.spectrogram),
+        spectrogram=spectrograms.SpectrogramConfig(
+            n_fft=FLAGS.n_fft, hop_length=FLAGS.hop_length, n_mels=FLAGS.n_mels,
+            n_mfcc=FLAGS.n_mfcc),
+        image_size=FLAGS.image_size, crop_seconds=FLAGS.crop_seconds,
+        crop_hop_seconds=FLAGS.crop_hop_seconds, crops_per_song=max(1, FLAGS.crops_per_song))
+
+
+def _backbone_config():
     return BackboneConfig(FLAGS.backbone, FLAGS.backbone_handle,
                           "pooled" if FLAGS.finetune_top else FLAGS.backbone_layer,
                           FLAGS.frame_hop_seconds or None)
 
 
-def head_config():
-    """The head the ``--system`` trains."""
-    if FLAGS.system == "cnn" and not FLAGS.features_csv:
-        return heads.CnnHead(
-            final_conv_dim=FLAGS.final_conv_dim, base_filters=FLAGS.base_filters,
-            max_filters=FLAGS.max_filters, fc_units=FLAGS.fc_units, dropout=FLAGS.dropout,
-            batch_norm=FLAGS.batch_norm, spec_augment=FLAGS.spec_augment)
+def _dense_head():
     head = heads.FinetunedTopHead if FLAGS.finetune_top else heads.DenseHead
     return head(hidden_units=_ints(FLAGS.hidden_units), dropout=FLAGS.dropout)
+
+
+def _cnn_head():
+    return heads.CnnHead(
+        final_conv_dim=FLAGS.final_conv_dim, base_filters=FLAGS.base_filters,
+        max_filters=FLAGS.max_filters, fc_units=FLAGS.fc_units, dropout=FLAGS.dropout,
+        batch_norm=FLAGS.batch_norm, spec_augment=FLAGS.spec_augment)
+
+
+# --system -> (front end config from flags, head config from flags). A features CSV
+# has no waveform front end and always trains the dense head.
+SYSTEM_FLAGS = {
+    "mlp": (_feature_config, _dense_head),
+    "cnn": (_image_config, _cnn_head),
+    "embedding": (_backbone_config, _dense_head),
+}
+
+
+def system_config():
+    """The ``--system``'s front end and head settings."""
+    if FLAGS.features_csv:
+        return systems.SystemConfig(FLAGS.system, None, _dense_head())
+    frontend, head = SYSTEM_FLAGS[FLAGS.system]
+    return systems.SystemConfig(FLAGS.system, frontend(), head())
 
 
 def example_config():
@@ -88,7 +106,7 @@ def run_config(run_name_suffix=""):
     """The whole run, from flags. Also quiets warnings that describe how the driver is
     meant to work."""
     quiet_expected_warnings()
-    system = systems.SystemConfig(FLAGS.system, frontend_config(), head_config())
+    system = system_config()
     data = data_config()
     run_name = (FLAGS.run_name or default_run_name(system, data)) + run_name_suffix
     output_dir = FLAGS.output_dir or os.path.join("saved_models", run_name)

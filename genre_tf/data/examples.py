@@ -61,6 +61,12 @@ class ExampleConfig:
     cache_dir: str = None
     spectrogram_cache: bool = False
 
+    def identity(self):
+        """The settings that change examples; where they are cached does not."""
+        settings = dataclasses.asdict(self)
+        del settings["cache_dir"], settings["spectrogram_cache"]
+        return settings
+
     def plan(self, segment):
         return {TRAIN_EXCERPT: self.train_excerpts, EVAL_EXCERPT: self.eval_excerpts}.get(
             segment)

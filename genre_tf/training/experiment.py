@@ -54,7 +54,7 @@ def _identity(system, examples, split, run):
     data = examples.data_digest(np.concatenate([split.train, split.valid, split.test]))
     return json.loads(json.dumps({
         "songs": songs, "data": data, "system": system.describe(),
-        "examples": dataclasses.asdict(run.data.examples),
+        "examples": run.data.examples.identity(),
         "training": dataclasses.asdict(run.training), "seed": run.seed}, default=str))
 
 

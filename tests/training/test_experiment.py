@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from genre_tf import config, systems
 from genre_tf.data import examples, splits
@@ -26,6 +27,9 @@ class SplitReuseTest(tf.test.TestCase):
 
     def setUp(self):
         super().setUp()
+        verbosity = logging.get_verbosity()  # other tests may have lowered it
+        logging.set_verbosity(logging.INFO)
+        self.addCleanup(logging.set_verbosity, verbosity)
         self.system = systems.System(systems.SystemConfig(
             "mlp", None, heads.DenseHead(hidden_units=(4,))))
         self.run = config.RunConfig(
