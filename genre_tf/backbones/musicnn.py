@@ -61,10 +61,11 @@ def log_mel_patches(waveform, hop_frames=P.PATCH_FRAMES):
     mel = spectral.compute_mel(waveform, P.SAMPLE_RATE, P.N_FFT, P.HOP_LENGTH, P.N_MELS)
     mel = tf.cast(tf.cast(mel, tf.float16), tf.float32)
     log_mel = tf.math.log(P.LOG_SCALE * mel + 1.0) / tf.math.log(10.0)
-    n_frames = tf.shape(log_mel)[-2]
-    return tf.cond(n_frames < P.PATCH_FRAMES,
-                   lambda: log_mel[tf.newaxis],
-                   lambda: tf.signal.frame(log_mel, P.PATCH_FRAMES, hop_frames, axis=-2))
+    # A patch length of min(frames, 187) gives one real-length patch for short input
+    # and 187-frame patches otherwise, without a tf.cond: TFLite loses the shapes
+    # through a cond and falls back to Flex for the convolutions behind it.
+    length = tf.minimum(tf.shape(log_mel)[-2], P.PATCH_FRAMES)
+    return tf.signal.frame(log_mel, length, hop_frames, axis=-2)
 
 
 def _batch_norm(index):

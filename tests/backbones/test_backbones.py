@@ -176,6 +176,33 @@ class MusicnnPortTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "unknown musicnn layer"):
             musicnn.MusicnnBackbone("MSD_musicnn", layer="logits")
 
+    @pytest.mark.slow
+    def test_front_end_converts_to_builtin_tflite_ops(self):
+        """The real-length patch must not cost the edge runtime: no Flex op, short and
+        long input alike, and the TFLite answer equals the graph's."""
+        import re  # pylint: disable=import-outside-toplevel
+        import keras  # pylint: disable=import-outside-toplevel
+        backbone = musicnn.MusicnnBackbone("MSD_musicnn", layer="max_pool",
+                                           frame_hop_seconds=1.5)
+        archive = keras.export.ExportArchive()
+        archive.track(backbone)
+        archive.add_endpoint("embed", backbone.call,
+                             input_signature=[tf.TensorSpec([None], tf.float32)])
+        path = os.path.join(self.get_temp_dir(), "musicnn_front_end")
+        archive.write_out(path, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["embed"])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                               tf.lite.OpsSet.SELECT_TF_OPS]
+        blob = converter.convert()
+        self.assertEmpty(re.findall(rb"Flex[A-Za-z0-9]+", blob))
+        runner = tf.lite.Interpreter(model_content=blob).get_signature_runner("embed")
+        for seconds in (2.0, 7.0):  # one real-length patch; several 3 s patches
+            waveform = fixtures.music_like(seconds, sr=16000, seed=6)
+            expected = backbone(tf.constant(waveform)).numpy()
+            lite = list(runner(waveform=waveform).values())[0]
+            self.assertEqual(lite.shape, expected.shape)
+            self.assertAllClose(lite, expected, atol=1e-3 * np.abs(expected).max(), rtol=0)
+
 
 @pytest.mark.slow
 class EmbeddingCliTest(tf.test.TestCase):
