@@ -27,9 +27,6 @@ import tensorflow as tf
 from genre_tf.audio import params
 from genre_tf.features import rhythm, spectral
 
-SPECTROGRAM_TYPES = ("stft_db", "power_db", "phase", "chroma_stft", "chroma_cqt", "mfcc",
-                     "mel", "cqt", "tempogram", "tonnetz")
-
 # librosa's CQT defaults: C1, 7 octaves of 12 bins.
 CQT_FMIN = float(librosa.note_to_hz("C1"))
 
@@ -47,11 +44,8 @@ class SpectrogramConfig:
     tempogram_win_length: int = 384
 
     def n_bins(self, kind):
-        """Height of each spectrogram type."""
-        return {"stft_db": self.n_fft // 2 + 1, "power_db": self.n_fft // 2 + 1,
-                "phase": self.n_fft // 2 + 1, "chroma_stft": 12, "chroma_cqt": 12,
-                "mfcc": self.n_mfcc, "mel": self.n_mels, "cqt": self.n_cqt_bins,
-                "tempogram": self.tempogram_win_length, "tonnetz": 6}[kind]
+        """Height of spectrogram type ``kind``."""
+        return _registered(kind).n_bins(self)
 
 
 @functools.lru_cache(maxsize=None)
@@ -135,6 +129,73 @@ def compute_tonnetz(chroma):
                      tonnetz_matrix())
 
 
+def _cqt(waveform, config):
+    return compute_pseudo_cqt(waveform, config.sample_rate, config.hop_length,
+                              config.n_cqt_bins, config.cqt_bins_per_octave)
+
+
+def _chroma_cqt(waveform, config):
+    return compute_chroma_cqt(waveform, config.sample_rate, config.hop_length,
+                              config.n_cqt_bins, config.cqt_bins_per_octave,
+                              cqt=_cqt(waveform, config))
+
+
+def _stft_db(waveform, config):
+    return amplitude_to_db(spectral.compute_stft_magnitude(waveform, config.n_fft,
+                                                           config.hop_length))
+
+
+def _stft_bins(config):
+    return config.n_fft // 2 + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class SpectrogramType:
+    """One registered spectrogram: how to compute it and how many bins it has."""
+    compute: object  # (waveform, SpectrogramConfig) -> [..., frames, bins]
+    n_bins: object  # SpectrogramConfig -> int
+
+
+# The study's ten types; a new type is one entry here.
+SPECTROGRAMS = {
+    "stft_db": SpectrogramType(_stft_db, _stft_bins),
+    "power_db": SpectrogramType(_stft_db, _stft_bins),  # the same numbers (see above)
+    "phase": SpectrogramType(
+        lambda w, c: tf.math.angle(spectral.compute_stft(w, c.n_fft, c.hop_length)),
+        _stft_bins),
+    "chroma_stft": SpectrogramType(
+        lambda w, c: spectral.compute_chroma_stft(w, c.sample_rate, c.n_fft, c.hop_length),
+        lambda c: 12),
+    "chroma_cqt": SpectrogramType(_chroma_cqt, lambda c: 12),
+    "mfcc": SpectrogramType(
+        lambda w, c: spectral.compute_mfcc(w, c.sample_rate, c.n_fft, c.hop_length,
+                                           c.n_mfcc, c.n_mels),
+        lambda c: c.n_mfcc),
+    "mel": SpectrogramType(
+        lambda w, c: spectral.power_to_db(spectral.compute_mel(
+            w, c.sample_rate, c.n_fft, c.hop_length, c.n_mels)),
+        lambda c: c.n_mels),
+    "cqt": SpectrogramType(lambda w, c: amplitude_to_db(_cqt(w, c)),
+                           lambda c: c.n_cqt_bins),
+    "tempogram": SpectrogramType(
+        lambda w, c: rhythm.compute_tempogram(
+            rhythm.compute_onset_strength(w, c.sample_rate, c.n_fft, c.hop_length),
+            c.tempogram_win_length),
+        lambda c: c.tempogram_win_length),
+    "tonnetz": SpectrogramType(lambda w, c: compute_tonnetz(_chroma_cqt(w, c)),
+                               lambda c: 6),
+}
+SPECTROGRAM_TYPES = tuple(SPECTROGRAMS)
+
+
+def _registered(kind):
+    try:
+        return SPECTROGRAMS[kind]
+    except KeyError:
+        raise ValueError(f"unknown spectrogram {kind!r}; choose from "
+                         f"{', '.join(SPECTROGRAM_TYPES)}") from None
+
+
 def compute_spectrogram(waveform, kind, config=SpectrogramConfig()):
     """One of the study's spectrograms of a mono waveform.
 
@@ -149,28 +210,4 @@ def compute_spectrogram(waveform, kind, config=SpectrogramConfig()):
     Raises:
       ValueError: unknown ``kind``.
     """
-    sr, n_fft, hop = config.sample_rate, config.n_fft, config.hop_length
-    if kind in ("stft_db", "power_db"):
-        return amplitude_to_db(spectral.compute_stft_magnitude(waveform, n_fft, hop))
-    if kind == "phase":
-        return tf.math.angle(spectral.compute_stft(waveform, n_fft, hop))
-    if kind == "chroma_stft":
-        return spectral.compute_chroma_stft(waveform, sr, n_fft, hop)
-    if kind == "mfcc":
-        return spectral.compute_mfcc(waveform, sr, n_fft, hop, config.n_mfcc, config.n_mels)
-    if kind == "mel":
-        return spectral.power_to_db(spectral.compute_mel(waveform, sr, n_fft, hop,
-                                                         config.n_mels))
-    if kind in ("cqt", "chroma_cqt", "tonnetz"):
-        cqt = compute_pseudo_cqt(waveform, sr, hop, config.n_cqt_bins,
-                                 config.cqt_bins_per_octave)
-        if kind == "cqt":
-            return amplitude_to_db(cqt)
-        chroma = compute_chroma_cqt(waveform, sr, hop, config.n_cqt_bins,
-                                    config.cqt_bins_per_octave, cqt=cqt)
-        return chroma if kind == "chroma_cqt" else compute_tonnetz(chroma)
-    if kind == "tempogram":
-        onset = rhythm.compute_onset_strength(waveform, sr, n_fft, hop)
-        return rhythm.compute_tempogram(onset, config.tempogram_win_length)
-    raise ValueError(f"unknown spectrogram {kind!r}; choose from "
-                     f"{', '.join(SPECTROGRAM_TYPES)}")
+    return _registered(kind).compute(waveform, config)
