@@ -24,8 +24,9 @@ flags.adopt_module_key_flags(project_flags)
 def main(argv):
     del argv
     run = cli.run_config()
+    folder = experiment.claim_run_folder(run)  # before flags.txt: it may refuse
     cli.write_flags_file(f"{run.output_dir}/flags.txt")
-    result = experiment.run_experiment(run)
+    result = experiment.run_experiment(run, folder)
     excerpt = result["excerpt_accuracy"]
     print(f"{result['name']}: song-level accuracy {result['mean_accuracy']:.4f} "
           f"± {result['std_accuracy']:.4f} over {len(result['splits'])} splits "

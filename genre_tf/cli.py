@@ -122,7 +122,7 @@ def run_config(run_name_suffix=""):
             lr_decay_factor=FLAGS.lr_decay_factor,
             log_every_epochs=FLAGS.log_every_epochs),
         export=config.ExportConfig(FLAGS.final_fit, FLAGS.tflite, FLAGS.tflite_quantize),
-        seed=FLAGS.seed)
+        seed=FLAGS.seed, overwrite=FLAGS.overwrite)
 
 
 def default_run_name(system, data):
@@ -131,13 +131,17 @@ def default_run_name(system, data):
     return systems.System(system).run_name() + ("_demo" if data.synthetic_demo else "")
 
 
+# Flags about this invocation, not the run: a rerun from flags.txt must not clear it.
+_NOT_RECORDED = ("overwrite",)
+
+
 def write_flags_file(path, extra_modules=()):
     """Writes the project's flags (not absl's or TF's) as a flag file that reruns the
     run: ``--flagfile=<path>``."""
     lines = []
     for module in (project_flags, *extra_modules):
         for flag in FLAGS.get_flags_for_module(module):
-            if flag.value is not None:
+            if flag.value is not None and flag.name not in _NOT_RECORDED:
                 lines.append(flag.serialize())
     with open(path, "w") as handle:
         handle.write("\n".join(sorted(lines)) + "\n")

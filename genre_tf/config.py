@@ -49,7 +49,10 @@ class ExportConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """One run: a system on data, its splits, training, export, and where it writes."""
+    """One run: a system on data, its splits, training, export, and where it writes.
+
+    ``overwrite``: clear the outputs of a run already in ``output_dir`` (otherwise a
+    folder holding another run is refused: ``genre_tf.training.run_folder``)."""
     system: SystemConfig
     data: DataConfig
     output_dir: str
@@ -57,3 +60,4 @@ class RunConfig:
     training: TrainConfig = TrainConfig()
     export: ExportConfig = ExportConfig()
     seed: int = 0
+    overwrite: bool = False

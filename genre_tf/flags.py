@@ -143,6 +143,10 @@ flags.DEFINE_boolean("tflite_quantize", False,
 flags.DEFINE_string("run_name", None,
                     "Name of the run folder; default: the system name (+ _demo).")
 flags.DEFINE_string("output_dir", None, "Run folder; default saved_models/<run_name>.")
+flags.DEFINE_boolean("overwrite", False,
+                     "Clear the outputs of an earlier run in the run folder first. Without "
+                     "it a rerun of the same run resumes, and a folder holding another "
+                     "run (other settings or data) is refused.")
 flags.DEFINE_string("cache_dir", DEFAULT_CACHE_DIR,
                     "Feature/embedding cache and demo data (env GENRE_TF_CACHE); empty "
                     "string: no cache.")

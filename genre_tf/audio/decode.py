@@ -18,6 +18,7 @@ op and device names, which mean nothing to a user.
 
 import os
 import re
+import struct
 
 import librosa
 import numpy as np
@@ -88,6 +89,40 @@ def _header_problem(path, extension):
     return f"not {name} file"
 
 
+# RIFF data sizes that mean "unknown" (a recorder that never went back to fill it in).
+_UNKNOWN_DATA_SIZES = (0, 0xFFFFFFFF)
+
+
+def _wav_truncation(path):
+    """Why a RIFF WAV holds fewer data bytes than its header declares, or None.
+
+    TF's and libsndfile's decoders return the samples that are there without a word, so
+    a file cut short by a failed copy would silently train on part of a clip."""
+    with open(path, "rb") as handle:
+        if handle.read(12)[8:12] != b"WAVE":
+            return None
+        file_size = os.fstat(handle.fileno()).st_size
+        frame_bytes = 1
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return None  # No data chunk: the decoder names that.
+            name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if name == b"fmt ":
+                fmt = handle.read(min(size, 16))
+                frame_bytes = max(1, struct.unpack("<H", fmt[12:14])[0]) if len(
+                    fmt) >= 14 else 1
+                handle.seek(size - len(fmt) + (size & 1), os.SEEK_CUR)
+            elif name == b"data":
+                held = file_size - handle.tell()
+                if size in _UNKNOWN_DATA_SIZES or held >= size:
+                    return None
+                return (f"truncated: header says {size // frame_bytes} samples, "
+                        f"file holds {held // frame_bytes}")
+            else:
+                handle.seek(size + (size & 1), os.SEEK_CUR)
+
+
 def _content_is_audio(path):
     """Whether libsndfile knows the file's real format from its content (a FLAC named
     .wav); header-less RAW is its guess for anything, so it does not count."""
@@ -127,7 +162,7 @@ def read_waveform(path, sample_rate=params.SAMPLE_RATE):
 
     Raises:
       DecodeError: the file is missing, a directory, empty, not of its extension's
-        format, truncated, without samples, or holds non-finite values. The message is
+        format, truncated (a WAV whose data chunk is shorter than its header says), without samples, or holds non-finite values. The message is
         the reason.
     """
     _check_path(path)
@@ -135,6 +170,9 @@ def read_waveform(path, sample_rate=params.SAMPLE_RATE):
     problem = _header_problem(path, extension)
     if problem and not _content_is_audio(path):
         raise DecodeError(problem)
+    truncation = _wav_truncation(path) if extension == ".wav" and not problem else None
+    if truncation:
+        raise DecodeError(truncation)
     try:
         if problem:  # Mislabelled but audio: let libsndfile read its real format.
             samples, rate = _decode_with_soundfile(path)

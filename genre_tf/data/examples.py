@@ -236,6 +236,7 @@ def _segment_rows(index, frontend, config, segment, kept, report, file_digests):
         for i in todo]))
     waves = pipeline.waveform_dataset(
         [index.clips[i].path for i in todo], frontend.sample_rate, frontend.min_samples,
+        # Decoding problems are reported once, by the songs' pass.
         config.short_clips, report if segment == SONG else pipeline.DecodeReport())
 
     def clip_rows(waveform, k):
@@ -252,11 +253,20 @@ def _segment_rows(index, frontend, config, segment, kept, report, file_digests):
             clip_rows, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
                 tf.data.AUTOTUNE).as_numpy_iterator():
         i = todo[k]
+        progress.add(1)
+        if not np.all(np.isfinite(rows)):  # Never trained on, never cached.
+            report.skip(index.clips[i].path, _non_finite_reason(rows, segment))
+            continue
         found[i] = (rows, counts, int(n_samples))
         cache.save(digests[i], rows, counts, int(n_samples))
-        progress.add(1)
     progress.update(len(todo), finalize=True)
     return found
+
+
+def _non_finite_reason(rows, segment):
+    bad = int(np.sum(~np.all(np.isfinite(rows.reshape(len(rows), -1)), axis=1)))
+    return (f"non-finite features in {bad} of {len(rows)} "
+            f"{_SEGMENT_NAMES[segment]} rows")
 
 
 def _entry_key(digest, song_id, plan):
@@ -267,11 +277,13 @@ def _entry_key(digest, song_id, plan):
     return digest
 
 
-def _file_digests(clips):
-    """{position: content digest} of the clips that are files: read once per run and
-    shared by every segment kind's cache lookups."""
-    return {i: row_cache.file_digest(clip.path) for i, clip in enumerate(clips)
-            if os.path.isfile(clip.path)}
+def _file_digests(clips, cache_dir):
+    """{position: content digest} of the clips that are files: read once per run (and
+    not at all for files unchanged since the last run) and shared by every segment
+    kind's cache lookups."""
+    files = {i: clip.path for i, clip in enumerate(clips) if os.path.isfile(clip.path)}
+    digests = row_cache.file_digests(list(files.values()), cache_dir)
+    return {i: digests[path] for i, path in files.items()}
 
 
 def rows_from_audio(index, frontend, config, report=None):
@@ -281,20 +293,20 @@ def rows_from_audio(index, frontend, config, report=None):
       ValueError: no clip decodes, or a class has no clips left.
     """
     report = report if report is not None else pipeline.DecodeReport()
-    file_digests = _file_digests(index.clips) if config.cache_dir else {}
+    file_digests = _file_digests(index.clips, config.cache_dir) if config.cache_dir else {}
     songs = _segment_rows(index, frontend, config, SONG, range(len(index.clips)), report,
                           file_digests)
-    logging.info("Examples: %s", report.summary(len(index.clips)))
-    kept = sorted(songs)
-    if not kept:
-        raise ValueError(f"no clip under {index.root} could be decoded: "
-                         f"{len(report.skipped)} skipped")
-    index.subset(kept).check_every_class_has_clips("decoded clips")
     parts = {SONG: songs}
     for segment in (TRAIN_EXCERPT, EVAL_EXCERPT):
         if config.plan(segment).count:
-            parts[segment] = _segment_rows(index, frontend, config, segment, kept, report,
-                                           file_digests)
+            parts[segment] = _segment_rows(index, frontend, config, segment,
+                                           sorted(songs), report, file_digests)
+    kept = [i for i in sorted(songs) if all(i in found for found in parts.values())]
+    logging.info("Examples: %s", report.summary(len(index.clips)))
+    if not kept:
+        raise ValueError(f"no clip under {index.root} could be used: "
+                         f"{len(report.skipped)} skipped")
+    index.subset(kept).check_every_class_has_clips("decoded clips")
     features, row_song, row_segment, row_part = [], [], [], []
     for song, i in enumerate(kept):
         for segment, found in parts.items():
@@ -332,7 +344,8 @@ class StreamedExamples(ExampleSet):
         index.subset(kept).check_every_class_has_clips("decoded clips")
         clips = [index.clips[i] for i in kept]
         self.paths = [c.path for c in clips]
-        self._file_digests = [row_cache.file_digest(c.path) for c in clips]
+        digests = row_cache.file_digests(self.paths, config.cache_dir)
+        self._file_digests = [digests[path] for path in self.paths]
         self.song_ids = [c.song_id for c in clips]
         self.song_labels = np.asarray([c.label for c in clips], np.int64)
         self.class_names = list(index.class_names)

@@ -20,7 +20,7 @@ from genre_tf.data import discovery, examples as examples_lib, feature_table, pi
 from genre_tf.data import splits as splits_lib
 from genre_tf.evaluation import evaluate, run_report
 from genre_tf.export import exporter
-from genre_tf.training import split_cache, trainer
+from genre_tf.training import run_folder, split_cache, trainer
 
 
 def build_examples(system, data_config):
@@ -86,18 +86,32 @@ def run_split(system, examples, split, position, run):
     return cache.finish(result)
 
 
-def run_experiment(run):
+def claim_run_folder(run):
+    """The run's folder, checked to hold nothing of another run (see ``run_folder``)."""
+    os.makedirs(run.output_dir, exist_ok=True)
+    folder = run_folder.RunFolder(run.output_dir, run_folder.settings_identity(run),
+                                  run.overwrite)
+    folder.claim()
+    return folder
+
+
+def run_experiment(run, folder=None):
     """Cross-validates a system, writes the reports and exports a final model.
 
     Args:
       run: a ``genre_tf.config.RunConfig``.
+      folder: its claimed ``run_folder.RunFolder`` (claimed here if None).
 
     Returns:
       The metrics dict written to ``metrics.json``.
+
+    Raises:
+      run_folder.RunFolderError: the output folder holds another run.
     """
-    os.makedirs(run.output_dir, exist_ok=True)
+    folder = folder or claim_run_folder(run)
     system = systems.System(run.system)
     examples = build_examples(system, run.data)
+    folder.confirm_data(examples.data_digest(np.arange(len(examples.song_ids))))
     splits = splits_lib.make_splits(run.splits, examples.song_ids, examples.song_labels,
                                     run.seed)
     logging.info("%d songs in %d classes; %d splits", len(examples.song_ids),

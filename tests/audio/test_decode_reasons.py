@@ -48,6 +48,30 @@ class DecodeReasonsTest(tf.test.TestCase):
         self.assertEqual(self._reason(self._write("notes.flac", b"hello there")),
                          "not a FLAC file")
 
+    def test_truncated_wav_is_named_with_both_lengths(self):
+        # A copy cut short: the header promises 22050 frames, the file holds 11025.
+        for subtype, channels, frame_bytes in (("PCM_16", 1, 2), ("PCM_24", 2, 6)):
+            with self.subTest(subtype=subtype):
+                good = os.path.join(self.get_temp_dir(), f"good_{subtype}.wav")
+                soundfile.write(good, np.zeros((22050, channels), np.float32), 22050,
+                                subtype=subtype)
+                with open(good, "rb") as handle:
+                    data = handle.read()
+                cut = self._write(f"cut_{subtype}.wav", data[:44 + 11025 * frame_bytes])
+                self.assertEqual(self._reason(cut),
+                                 "truncated: header says 22050 samples, file holds 11025")
+                self.assertEqual(decode.read_waveform(good).size, 22050)
+
+    def test_streamed_wav_with_unknown_data_size_is_read(self):
+        good = fixtures.write_audio(os.path.join(self.get_temp_dir(), "good.wav"),
+                                    fixtures.tone(200.0))
+        with open(good, "rb") as handle:
+            data = bytearray(handle.read())
+        position = data.index(b"data") + 4
+        data[position:position + 4] = b"\xff\xff\xff\xff"
+        streamed = self._write("streamed.wav", bytes(data))
+        self.assertEqual(decode._wav_truncation(streamed), None)
+
     def test_decoder_reason_has_no_tf_internals(self):
         good = fixtures.write_audio(os.path.join(self.get_temp_dir(), "good.wav"),
                                     fixtures.tone(200.0))

@@ -240,6 +240,40 @@ class ShortAndBrokenClipsTest(_CompiledOnceTestCase):
         self.assertGreater(np.abs(self._short_row(data) - tiled).max(), 1e-3)
 
 
+class _NaNForOneLength(feature_stats.FeatureStatsFrontEnd):
+    """Feature statistics that turn non-finite for clips of exactly ``NAN_SAMPLES``."""
+    NAN_SAMPLES = 15000
+
+    @property
+    def key(self):
+        return "nan-test-" + super().key
+
+    def examples(self, waveform):
+        rows = super().examples(waveform)
+        return tf.where(tf.shape(waveform)[0] == self.NAN_SAMPLES, rows * np.nan, rows)
+
+
+class NonFiniteRowsTest(_CompiledOnceTestCase):
+
+    def test_a_clip_with_non_finite_features_is_skipped_on_every_build(self):
+        tmp = self.get_temp_dir()
+        root = fixtures.write_tone_genres(os.path.join(tmp, "data"), per_genre=2)
+        poisoned = fixtures.write_audio(
+            os.path.join(root, "low", "low.nan.wav"),
+            fixtures.tone(150.0, _NaNForOneLength.NAN_SAMPLES / SR))
+        config = examples.ExampleConfig(train_excerpts=TRAIN_PLAN,
+                                        cache_dir=os.path.join(tmp, "cache"))
+        index = discovery.discover_clips(root)
+        for build in ("first", "cached"):
+            with self.subTest(build=build):
+                data = examples.build_examples(index, _NaNForOneLength(FEATURES), config)
+                self.assertEqual(data.report.skipped, {
+                    poisoned: "non-finite features in 1 of 1 song rows"})
+                self.assertNotIn("low/low.nan", data.song_ids)
+                self.assertLen(data.song_ids, 6)
+                self.assertTrue(np.all(np.isfinite(data.features)))
+
+
 class StreamedExamplesTest(_CompiledOnceTestCase):
     """0.5 s mel crops of the tone genres, recomputed from audio every epoch."""
 
