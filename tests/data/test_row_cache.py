@@ -163,3 +163,43 @@ class RowCacheTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class FileDigestIndexTest(tf.test.TestCase):
+    """Digests are remembered by (path, size, mtime): a rerun does not re-read files."""
+
+    def test_unchanged_files_are_not_read_again(self):
+        folder, cache = self.get_temp_dir(), os.path.join(self.get_temp_dir(), "cache")
+        paths = []
+        for name in ("a.wav", "b.wav"):
+            paths.append(os.path.join(folder, name))
+            with open(paths[-1], "wb") as handle:
+                handle.write(name.encode() * 100)
+        first = row_cache.file_digests(paths, cache)
+        self.assertEqual(first[paths[0]], row_cache.file_digest(paths[0]))
+        reads = []
+        original = row_cache.file_digest
+        row_cache.file_digest = lambda path: reads.append(path) or original(path)
+        try:
+            self.assertEqual(row_cache.file_digests(paths, cache), first)
+            self.assertEqual(reads, [])
+            with open(paths[1], "ab") as handle:  # changed size: read again
+                handle.write(b"more")
+            second = row_cache.file_digests(paths, cache)
+        finally:
+            row_cache.file_digest = original
+        self.assertEqual(reads, [paths[1]])
+        self.assertEqual(second[paths[0]], first[paths[0]])
+        self.assertNotEqual(second[paths[1]], first[paths[1]])
+
+    def test_a_damaged_index_is_rebuilt(self):
+        folder = self.get_temp_dir()
+        path = os.path.join(folder, "a.wav")
+        with open(path, "wb") as handle:
+            handle.write(b"abc")
+        cache = os.path.join(folder, "cache_damaged")
+        os.makedirs(cache)
+        with open(os.path.join(cache, row_cache.DIGEST_INDEX), "w") as handle:
+            handle.write("{not json")
+        self.assertEqual(row_cache.file_digests([path], cache)[path],
+                         hashlib.sha1(b"abc").hexdigest())
