@@ -24,6 +24,13 @@ flags.adopt_module_key_flags(project_flags)
 def main(argv):
     del argv
     run = cli.run_config()
+    work = run.data.extraction
+    if work.num_shards > 1:  # one extraction worker: nothing to train or write here
+        experiment.extract_slice(run)
+        print(f"extracted slice {work.shard_index} of {work.num_shards} into "
+              f"{run.data.examples.cache_dir}; train without --num_shards once every "
+              "slice is done")
+        return
     folder = experiment.claim_run_folder(run)  # before flags.txt: it may refuse
     cli.write_flags_file(f"{run.output_dir}/flags.txt")
     result = experiment.run_experiment(run, folder)

@@ -14,7 +14,7 @@ from genre_tf import config, systems
 from genre_tf import flags as project_flags
 from genre_tf.audio import synthetic
 from genre_tf.backbones import BackboneConfig
-from genre_tf.data import examples, excerpts
+from genre_tf.data import examples, excerpts, stored_examples
 from genre_tf.features import spectrograms, statistics
 from genre_tf.flags import FLAGS
 from genre_tf.frontends import spectrogram
@@ -86,20 +86,25 @@ def example_config():
         eval_excerpts=excerpts.ExcerptPlan(
             FLAGS.excerpts_per_song if FLAGS.excerpt_seconds > 0 else 0,
             FLAGS.excerpt_seconds or 2.5, FLAGS.excerpt_seconds or 2.5, FLAGS.seed + 1),
-        cache_dir=FLAGS.cache_dir or None, spectrogram_cache=FLAGS.spectrogram_cache)
+        cache_dir=FLAGS.cache_dir or None, spectrogram_cache=FLAGS.spectrogram_cache,
+        memory_budget_mb=FLAGS.memory_budget_mb)
+
+
+def extraction_slice():
+    return stored_examples.ExtractionSlice(FLAGS.num_shards, FLAGS.shard_index)
 
 
 def data_config():
     """``--data_dir``/``--features_csv``, or the synthetic demo dataset."""
     if FLAGS.features_csv or FLAGS.data_dir:
         return config.DataConfig(FLAGS.data_dir, FLAGS.features_csv, False,
-                                 example_config())
+                                 example_config(), extraction_slice())
     demo = synthetic.make_demo_dataset(
         os.path.join(FLAGS.cache_dir or "saved_models", "demo_data"),
         FLAGS.demo_clips_per_genre, seed=0)
     logging.warning("No --data_dir: using the SYNTHETIC demo dataset at %s. Its accuracy "
                     "says nothing about real music.", demo)
-    return config.DataConfig(demo, None, True, example_config())
+    return config.DataConfig(demo, None, True, example_config(), extraction_slice())
 
 
 def run_config(run_name_suffix=""):

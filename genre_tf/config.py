@@ -5,6 +5,7 @@ configurations). ``genre_tf.cli`` builds them from flags; nothing below it reads
 import dataclasses
 
 from genre_tf.data import examples as examples_lib
+from genre_tf.data import stored_examples
 from genre_tf.systems import SystemConfig
 from genre_tf.training.trainer import TrainConfig
 
@@ -18,11 +19,13 @@ class DataConfig:
       features_csv: a features table instead of audio.
       synthetic_demo: ``data_dir`` is the generated demo dataset (not music).
       examples: short-clip policy, excerpts and caching.
+      extraction: the slice of clips this process extracts (one worker of several).
     """
     data_dir: str = None
     features_csv: str = None
     synthetic_demo: bool = False
     examples: examples_lib.ExampleConfig = examples_lib.ExampleConfig()
+    extraction: stored_examples.ExtractionSlice = stored_examples.ExtractionSlice()
 
     @property
     def source(self):

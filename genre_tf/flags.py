@@ -152,4 +152,14 @@ flags.DEFINE_string("cache_dir", DEFAULT_CACHE_DIR,
                     "string: no cache.")
 flags.DEFINE_integer("seed", 0, "Seed of splits, initialisation and shuffling.")
 
+# --- Scale: the feature store and extraction workers ----------------------------------
+flags.DEFINE_integer("memory_budget_mb", 1024,
+                     "A split's stored feature rows up to this size are cached in memory; "
+                     "larger ones stream from the store with a bounded shuffle buffer.")
+flags.DEFINE_integer("num_shards", 1,
+                     "Extraction workers in all. >1: this process only extracts its slice "
+                     "of the clips (--shard_index) into the store under --cache_dir and "
+                     "exits; a run without --num_shards then trains on every slice.")
+flags.DEFINE_integer("shard_index", 0, "This extraction worker's slice: 0..num_shards-1.")
+
 FLAGS = flags.FLAGS

@@ -1,17 +1,17 @@
 """Every system's examples, built once from a front end: decode, fill, cut, examples,
-cache, shuffle, and which song (or excerpt) each example belongs to.
+store, shuffle, and which song (or excerpt) each example belongs to.
 
-Two ways to hold them, chosen by the front end:
+Three ways to hold them (``example_sets.build_examples`` picks by the front end):
 
-- ``RowExamples``: front ends whose examples are a pure function of the audio (feature
-  vectors, backbone embeddings) are run once per clip and cached as rows on disk
-  (``row_cache``); a features CSV also becomes rows. Cross-validation and tuning then
-  train heads from memory in seconds.
+- ``stored_examples.StoredExamples``: front ends whose examples are a pure function of
+  the audio (feature vectors, backbone embeddings) are run once per clip into a sharded
+  on-disk feature store, and every split streams from it (cached in memory when small).
 - ``StreamedExamples``: front ends that draw new random crops each epoch (spectrogram
   CNNs) are recomputed from decoded audio in ``tf.data`` every epoch; nothing holds
   the dataset's images in memory.
+- ``RowExamples``: rows in memory: a features CSV, and small sets in tests.
 
-Both give the same three datasets: ``training_dataset`` (whole songs plus training
+All give the same three datasets: ``training_dataset`` (whole songs plus training
 excerpts, shuffled across songs), ``evaluation_dataset`` (``(x, label, group)`` in a
 fixed order, where ``group`` is the song, or the excerpt, each example votes for) and
 ``head_sample`` (training inputs a head adapts its standardisation to).
@@ -32,11 +32,10 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from genre_tf.data import excerpts, pipeline, row_cache
+from genre_tf.data import excerpts, file_digests, pipeline
 from genre_tf.frontends import base
 
 SONG, TRAIN_EXCERPT, EVAL_EXCERPT = 0, 1, 2
-_SEGMENT_NAMES = {SONG: "song", TRAIN_EXCERPT: "train_excerpt", EVAL_EXCERPT: "eval_excerpt"}
 # Songs whose images estimate a CNN head's standardisation.
 _HEAD_SAMPLE_SONGS = 64
 # Songs' worth of streamed examples in the training shuffle buffer (songs already arrive
@@ -52,19 +51,23 @@ class ExampleConfig:
       short_clips: the short-clip policy (``genre_tf.audio.fill.POLICIES``).
       train_excerpts: excerpts of every training song added to its training examples.
       eval_excerpts: excerpts of every test song scored separately (snippet accuracy).
-      cache_dir: root of the row cache (None: no cache).
+      cache_dir: root of the feature store and digest index (None: a temporary store).
       spectrogram_cache: streamed front ends cache deterministic evaluation images.
+      memory_budget_mb: a split's stored rows up to this size are cached in memory;
+        larger ones stream from disk with a bounded shuffle buffer.
     """
     short_clips: str = "repeat"
     train_excerpts: excerpts.ExcerptPlan = excerpts.ExcerptPlan()
     eval_excerpts: excerpts.ExcerptPlan = excerpts.ExcerptPlan()
     cache_dir: str = None
     spectrogram_cache: bool = False
+    memory_budget_mb: int = 1024
 
     def identity(self):
-        """The settings that change examples; where they are cached does not."""
+        """The settings that change examples; where and how they are held do not."""
         settings = dataclasses.asdict(self)
-        del settings["cache_dir"], settings["spectrogram_cache"]
+        for name in ("cache_dir", "spectrogram_cache", "memory_budget_mb"):
+            del settings[name]
         return settings
 
     def plan(self, segment):
@@ -204,125 +207,6 @@ class RowExamples(ExampleSet):
         return self._feature_names
 
 
-def _segment_rows(index, frontend, config, segment, kept, report, file_digests):
-    """Rows of one segment kind of the clips at ``kept``: cached, or computed in one
-    parallel tf.data pass and cached. ``file_digests``: {clip position: content digest}
-    (empty without a cache). Returns {clip position: (rows, counts, n)}."""
-    plan = config.plan(segment)
-    folder = None
-    if config.cache_dir:
-        name = f"{frontend.key}-{config.short_clips}" + (
-            f"-{plan.key()}" if plan else "")
-        folder = os.path.join(config.cache_dir, "features", name)
-    cache = row_cache.RowCache(folder)
-    digests = {i: _entry_key(file_digests.get(i), index.clips[i].song_id, plan)
-               for i in kept}
-    found = {}
-    for i in kept:
-        entry = cache.load(digests[i])
-        if entry is not None:
-            found[i] = entry
-            if segment == SONG:
-                pipeline.note_length(report, index.clips[i].path, entry[2],
-                                     frontend.min_samples, config.short_clips)
-    todo = [i for i in kept if i not in found]
-    if not todo:
-        return found
-    logging.info("Computing %s (%s) of %d clips (%d cached)", frontend.key,
-                 _SEGMENT_NAMES[segment], len(todo), len(found))
-    frontend.load()
-    fractions = tf.constant(np.stack([
-        plan.fractions(index.clips[i].song_id) if plan else np.zeros((0, 2), np.float32)
-        for i in todo]))
-    waves = pipeline.waveform_dataset(
-        [index.clips[i].path for i in todo], frontend.sample_rate, frontend.min_samples,
-        # Decoding problems are reported once, by the songs' pass.
-        config.short_clips, report if segment == SONG else pipeline.DecodeReport())
-
-    def clip_rows(waveform, k):
-        if plan:
-            rows, counts = excerpt_examples(frontend, waveform, fractions[k], plan,
-                                            config.short_clips)
-        else:
-            rows = base.filled_examples(frontend, waveform, config.short_clips)
-            counts = tf.shape(rows)[:1]
-        return rows, counts, tf.shape(waveform)[0], k
-
-    progress = keras.utils.Progbar(len(todo), unit_name="clip")
-    for rows, counts, n_samples, k in waves.map(
-            clip_rows, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-                tf.data.AUTOTUNE).as_numpy_iterator():
-        i = todo[k]
-        progress.add(1)
-        if not np.all(np.isfinite(rows)):  # Never trained on, never cached.
-            report.skip(index.clips[i].path, _non_finite_reason(rows, segment))
-            continue
-        found[i] = (rows, counts, int(n_samples))
-        cache.save(digests[i], rows, counts, int(n_samples))
-    progress.update(len(todo), finalize=True)
-    return found
-
-
-def _non_finite_reason(rows, segment):
-    bad = int(np.sum(~np.all(np.isfinite(rows.reshape(len(rows), -1)), axis=1)))
-    return (f"non-finite features in {bad} of {len(rows)} "
-            f"{_SEGMENT_NAMES[segment]} rows")
-
-
-def _entry_key(digest, song_id, plan):
-    """A clip's cache key: its content, and for excerpts also its song id, since the
-    excerpts drawn depend on the id (GTZAN holds byte-identical files under two names)."""
-    if digest and plan:
-        return hashlib.sha1(f"{digest}|{song_id}".encode()).hexdigest()
-    return digest
-
-
-def _file_digests(clips, cache_dir):
-    """{position: content digest} of the clips that are files: read once per run (and
-    not at all for files unchanged since the last run) and shared by every segment
-    kind's cache lookups."""
-    files = {i: clip.path for i, clip in enumerate(clips) if os.path.isfile(clip.path)}
-    digests = row_cache.file_digests(list(files.values()), cache_dir)
-    return {i: digests[path] for i, path in files.items()}
-
-
-def rows_from_audio(index, frontend, config, report=None):
-    """``RowExamples`` of every clip of a ``ClipIndex`` through ``frontend``.
-
-    Raises:
-      ValueError: no clip decodes, or a class has no clips left.
-    """
-    report = report if report is not None else pipeline.DecodeReport()
-    file_digests = _file_digests(index.clips, config.cache_dir) if config.cache_dir else {}
-    songs = _segment_rows(index, frontend, config, SONG, range(len(index.clips)), report,
-                          file_digests)
-    parts = {SONG: songs}
-    for segment in (TRAIN_EXCERPT, EVAL_EXCERPT):
-        if config.plan(segment).count:
-            parts[segment] = _segment_rows(index, frontend, config, segment,
-                                           sorted(songs), report, file_digests)
-    kept = [i for i in sorted(songs) if all(i in found for found in parts.values())]
-    logging.info("Examples: %s", report.summary(len(index.clips)))
-    if not kept:
-        raise ValueError(f"no clip under {index.root} could be used: "
-                         f"{len(report.skipped)} skipped")
-    index.subset(kept).check_every_class_has_clips("decoded clips")
-    features, row_song, row_segment, row_part = [], [], [], []
-    for song, i in enumerate(kept):
-        for segment, found in parts.items():
-            rows, counts, _ = found[i]
-            features.append(rows)
-            row_song.append(np.full(len(rows), song))
-            row_segment.append(np.full(len(rows), segment))
-            row_part.append(np.repeat(np.arange(len(counts)) if segment != SONG
-                                      else [-1], counts))
-    return RowExamples(
-        np.concatenate(features), np.concatenate(row_song), np.concatenate(row_segment),
-        np.concatenate(row_part), [index.clips[i].song_id for i in kept],
-        [index.clips[i].label for i in kept], index.class_names, frontend, report,
-        config.eval_excerpts.count, frontend.feature_names())
-
-
 class StreamedExamples(ExampleSet):
     """Examples recomputed from decoded audio every epoch (see the module docstring)."""
 
@@ -344,7 +228,7 @@ class StreamedExamples(ExampleSet):
         index.subset(kept).check_every_class_has_clips("decoded clips")
         clips = [index.clips[i] for i in kept]
         self.paths = [c.path for c in clips]
-        digests = row_cache.file_digests(self.paths, config.cache_dir)
+        digests = file_digests.file_digests(self.paths, config.cache_dir)
         self._file_digests = [digests[path] for path in self.paths]
         self.song_ids = [c.song_id for c in clips]
         self.song_labels = np.asarray([c.label for c in clips], np.int64)
@@ -430,10 +314,3 @@ class StreamedExamples(ExampleSet):
     @property
     def example_shape(self):
         return self.frontend.example_shape
-
-
-def build_examples(index, frontend, config, report=None):
-    """The ``ExampleSet`` a front end needs: rows when cacheable, streamed otherwise."""
-    if frontend.cacheable:
-        return rows_from_audio(index, frontend, config, report)
-    return StreamedExamples(index, frontend, config, report)

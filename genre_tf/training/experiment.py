@@ -16,7 +16,8 @@ import numpy as np
 from absl import logging
 
 from genre_tf import systems
-from genre_tf.data import discovery, examples as examples_lib, feature_table, pipeline
+from genre_tf.data import discovery, example_sets, feature_table, pipeline
+from genre_tf.data import examples as examples_lib
 from genre_tf.data import splits as splits_lib
 from genre_tf.evaluation import evaluate, run_report
 from genre_tf.export import exporter
@@ -24,15 +25,22 @@ from genre_tf.training import run_folder, split_cache, trainer
 
 
 def build_examples(system, data_config):
-    """The system's examples of the run's data; fits the front end to the data."""
+    """The system's examples of the run's data; fits the front end to the data. None
+    for one extraction worker of several (``data_config.extraction``)."""
     if data_config.features_csv:
         return examples_lib.RowExamples.from_table(
             feature_table.table_from_csv(data_config.features_csv))
     index = discovery.discover_clips(data_config.data_dir)
-    examples = examples_lib.build_examples(index, system.frontend, data_config.examples,
-                                           pipeline.DecodeReport())
-    system.with_frontend(examples.frontend)
+    examples = example_sets.build_examples(index, system.frontend, data_config.examples,
+                                           pipeline.DecodeReport(), data_config.extraction)
+    if examples is not None:
+        system.with_frontend(examples.frontend)
     return examples
+
+
+def extract_slice(run):
+    """One extraction worker's job: its slice of the clips into the shared store."""
+    build_examples(systems.System(run.system), run.data)
 
 
 def train_split(system, examples, split, config, work_dir, seed):

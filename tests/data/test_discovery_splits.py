@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from genre_tf import config
-from genre_tf.data import discovery, examples, feature_table, pipeline, splits
+from genre_tf.data import (discovery, example_sets, examples, feature_store, feature_table,
+                           pipeline, splits)
 from genre_tf.frontends import feature_stats
 from genre_tf.features import statistics
 from tests import fixtures
@@ -157,15 +158,15 @@ class FeatureTableTest(tf.test.TestCase):
         report = pipeline.DecodeReport()
         frontend = feature_stats.FeatureStatsFrontEnd(config)
         example_config = examples.ExampleConfig(cache_dir=cache)
-        table = examples.rows_from_audio(index, frontend, example_config, report)
+        table = example_sets.rows_from_audio(index, frontend, example_config, report)
         self.assertEqual(table.features.shape, (6, len(statistics.feature_names(config))))
         self.assertLen(report.skipped, 1)
         self.assertNotIn("jazz/jazz.00009", table.song_ids)
         self.assertAllEqual(table.song_labels, [0, 0, 1, 1, 2, 2])
-        cached_files = os.listdir(os.path.join(cache, "features", os.listdir(
-            os.path.join(cache, "features"))[0]))
-        self.assertLen(cached_files, 6)
-        again = examples.rows_from_audio(index, frontend, example_config)
+        stores = [name for name in os.listdir(os.path.join(cache, "features"))]
+        self.assertLen(feature_store.FeatureStore(
+            os.path.join(cache, "features", stores[0])).entries(), 6)
+        again = example_sets.rows_from_audio(index, frontend, example_config)
         self.assertAllClose(again.features, table.features)
 
     def test_class_left_without_decodable_clips_is_an_error(self):
@@ -176,8 +177,8 @@ class FeatureTableTest(tf.test.TestCase):
         frontend = feature_stats.FeatureStatsFrontEnd(
             statistics.FeatureConfig(window_sizes=(512,), tempo=False))
         with self.assertRaisesRegex(ValueError, "classes with no usable decoded clips.*jazz"):
-            examples.rows_from_audio(discovery.discover_clips(root), frontend,
-                                     examples.ExampleConfig())
+            example_sets.rows_from_audio(discovery.discover_clips(root), frontend,
+                                         examples.ExampleConfig())
 
     def test_table_from_csv_groups_segments_by_song(self):
         path = os.path.join(self.get_temp_dir(), "features_3_sec.csv")

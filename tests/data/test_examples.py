@@ -8,7 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from genre_tf.audio import decode
-from genre_tf.data import discovery, examples, excerpts
+from genre_tf.data import (discovery, example_sets, examples, excerpts, feature_store,
+                           stored_examples)
 from genre_tf.features import statistics
 from genre_tf.frontends import feature_stats, spectrogram
 from tests import fixtures
@@ -68,7 +69,8 @@ class RowExamplesFromAudioTest(_CompiledOnceTestCase):
         cls.config = examples.ExampleConfig(train_excerpts=TRAIN_PLAN,
                                             eval_excerpts=EVAL_PLAN,
                                             cache_dir=cls.cache_dir)
-        cls.data = examples.build_examples(cls.index, cls.frontend, cls.config)
+        cls.stored = example_sets.build_examples(cls.index, cls.frontend, cls.config)
+        cls.data = cls.stored.to_rows()
 
     def _rows(self, song, segment):
         return np.flatnonzero((self.data.row_song == song)
@@ -76,7 +78,7 @@ class RowExamplesFromAudioTest(_CompiledOnceTestCase):
 
     def test_rows_per_song_and_segment(self):
         data = self.data
-        self.assertIsInstance(data, examples.RowExamples)
+        self.assertIsInstance(self.stored, stored_examples.StoredExamples)
         self.assertEqual(data.song_ids, [c.song_id for c in self.index.clips])
         self.assertEqual(data.song_ids[:2], ["high/high.00000", "high/high.00001"])
         self.assertAllEqual(data.song_labels, np.repeat([0, 1, 2], 4))
@@ -114,7 +116,7 @@ class RowExamplesFromAudioTest(_CompiledOnceTestCase):
 
     def test_training_dataset_covers_only_the_given_songs(self):
         songs = [0, 5, 9]
-        x, y = _collect(self.data.training_dataset(songs, batch_size=4, seed=3))
+        x, y = _collect(self.stored.training_dataset(songs, batch_size=4, seed=3))
         rows = np.flatnonzero(np.isin(self.data.row_song, songs) & np.isin(
             self.data.row_segment, [examples.SONG, examples.TRAIN_EXCERPT]))
         self.assertLen(rows, 3 * (1 + TRAIN_PLAN.count))
@@ -123,27 +125,44 @@ class RowExamplesFromAudioTest(_CompiledOnceTestCase):
         for features, label in zip(x, y):  # every row keeps its song's label
             row = np.flatnonzero(np.all(self.data.features == features, axis=1))[0]
             self.assertEqual(label, self.data.song_labels[self.data.row_song[row]])
-        self.assertEqual(self.data.head_sample(songs).shape,
-                         (9,) + self.frontend.example_shape)
+        sample = np.concatenate(list(self.stored.head_sample(songs).as_numpy_iterator()))
+        self.assertAllEqual(_sorted_rows(sample), _sorted_rows(self.data.features[rows]))
+
+    def test_streamed_from_disk_equals_cached_in_memory(self):
+        streamed = stored_examples.StoredExamples(
+            self.stored.segments, self.stored.song_ids, self.stored.song_labels,
+            self.stored.class_names, self.frontend, self.stored.report,
+            self.stored.excerpts_per_song, memory_budget_bytes=0)
+        songs = [0, 3, 4, 8, 11]
+        self.assertFalse(streamed._fits_in_memory(songs, [examples.SONG]))
+        for seed in (0, 1):
+            a, ya = _collect(streamed.training_dataset(songs, batch_size=5, seed=seed))
+            b, yb = _collect(self.stored.training_dataset(songs, batch_size=5, seed=seed))
+            self.assertAllEqual(_sorted_rows(np.c_[a, ya]), _sorted_rows(np.c_[b, yb]))
+        for segment in (examples.SONG, examples.EVAL_EXCERPT):
+            a = _collect(streamed.evaluation_dataset(songs, 4, segment))
+            b = _collect(self.stored.evaluation_dataset(songs, 4, segment))
+            for part_a, part_b in zip(a, b):
+                self.assertAllEqual(part_a, part_b)
 
     def test_evaluation_groups_are_songs_and_excerpts(self):
         songs = [1, 6, 11]
-        x, y, group = _collect(self.data.evaluation_dataset(songs, batch_size=2))
+        x, y, group = _collect(self.stored.evaluation_dataset(songs, batch_size=2))
         self.assertAllEqual(group, songs)
         self.assertAllEqual(y, [0, 1, 2])
         self.assertAllEqual(x, self.data.features[[self._rows(s, examples.SONG)[0]
                                                    for s in songs]])
-        _, y, group = _collect(self.data.evaluation_dataset(
+        _, y, group = _collect(self.stored.evaluation_dataset(
             songs, batch_size=4, segment=examples.EVAL_EXCERPT))
         self.assertAllEqual(group, [3, 4, 5, 18, 19, 20, 33, 34, 35])  # song * 3 + k
         self.assertAllEqual(y, np.repeat([0, 1, 2], 3))
-        x, y = _collect(self.data.validation_dataset(songs, batch_size=8))
+        x, y = _collect(self.stored.validation_dataset(songs, batch_size=8))
         self.assertEqual(x.shape, (3,) + self.frontend.example_shape)
 
     def test_a_second_build_reads_every_row_from_the_cache(self):
         frontend = _counting(feature_stats.FeatureStatsFrontEnd(FEATURES))
         self.assertEqual(frontend.key, self.frontend.key)
-        again = examples.build_examples(self.index, frontend, self.config)
+        again = example_sets.build_examples(self.index, frontend, self.config).to_rows()
         self.assertEqual(frontend.calls, 0)  # no clip went through the front end
         self.assertAllEqual(again.features, self.data.features)
         for name in ("row_song", "row_segment", "row_part"):
@@ -151,16 +170,18 @@ class RowExamplesFromAudioTest(_CompiledOnceTestCase):
         folder_names = [f"{frontend.key}-repeat",
                         f"{frontend.key}-repeat-{TRAIN_PLAN.key()}",
                         f"{frontend.key}-repeat-{EVAL_PLAN.key()}"]
-        for name in folder_names:  # one entry per clip in each segment's folder
-            entries = os.listdir(os.path.join(self.cache_dir, "features", name))
-            self.assertLen([e for e in entries if e.endswith(".npz")], 12)
-            self.assertLen(entries, 12)
+        for name in folder_names:  # one shard holding every clip in each segment's store
+            store = feature_store.FeatureStore(os.path.join(self.cache_dir, "features", name))
+            self.assertLen(store.entries(), 12)
+            files = sorted(os.listdir(store.folder))
+            self.assertLen([f for f in files if f.endswith(".tfrecord")], 1)
+            self.assertLen(files, 3)  # the shard, its index, verified.json
 
     def test_another_plan_is_not_served_from_this_cache(self):
         frontend = _counting(feature_stats.FeatureStatsFrontEnd(FEATURES))
         plan = excerpts.ExcerptPlan(count=1, min_seconds=0.3, max_seconds=0.3, seed=9)
         config = examples.ExampleConfig(eval_excerpts=plan, cache_dir=self.cache_dir)
-        data = examples.build_examples(self.index, frontend, config)
+        data = example_sets.build_examples(self.index, frontend, config).to_rows()
         self.assertEqual(frontend.calls, 1)  # traced once for the new excerpts only
         self.assertLen(data.features, 12 * 2)
         self.assertAllEqual(data.features[data.row_segment == examples.SONG],
@@ -187,10 +208,11 @@ class ShortAndBrokenClipsTest(_CompiledOnceTestCase):
     def _build(self, policy, cache=None):
         config = examples.ExampleConfig(
             short_clips=policy, cache_dir=cache and os.path.join(self.tmp, cache))
-        return examples.build_examples(self.index, self.frontend, config)
+        return example_sets.build_examples(self.index, self.frontend, config)
 
     def _short_row(self, data):
-        return data.features[data.song_ids.index("low/low.short")]
+        rows = data.to_rows()
+        return rows.features[data.song_ids.index("low/low.short")]
 
     def test_repeat_fills_the_short_clip_and_a_cached_rerun_says_so_again(self):
         self.assertLen(self.short_waveform, SHORT_SAMPLES)
@@ -208,12 +230,12 @@ class ShortAndBrokenClipsTest(_CompiledOnceTestCase):
         with self.assertLogs("absl", level="INFO") as logs:
             second = self._build("repeat", cache="cache_repeat")
         self.assertEqual(second.report.as_dict(), expected)
-        self.assertAllEqual(second.features, first.features)
+        self.assertAllEqual(second.to_rows().features, first.to_rows().features)
         # Only the file that never decoded is tried again; the short clip came from the
         # cache and is still reported as filled.
         computing = [line for line in logs.output if "Computing" in line]
         self.assertLen(computing, 1)
-        self.assertIn("of 1 clips (7 cached)", computing[0])
+        self.assertIn("of 1 clips (7 stored)", computing[0])
         self.assertTrue(any(self.short in line and "filled by repeat" in line
                             for line in logs.output))
 
@@ -266,7 +288,8 @@ class NonFiniteRowsTest(_CompiledOnceTestCase):
         index = discovery.discover_clips(root)
         for build in ("first", "cached"):
             with self.subTest(build=build):
-                data = examples.build_examples(index, _NaNForOneLength(FEATURES), config)
+                data = example_sets.build_examples(index, _NaNForOneLength(FEATURES),
+                                                   config).to_rows()
                 self.assertEqual(data.report.skipped, {
                     poisoned: "non-finite features in 1 of 1 song rows"})
                 self.assertNotIn("low/low.nan", data.song_ids)
@@ -286,7 +309,7 @@ class StreamedExamplesTest(_CompiledOnceTestCase):
         cls.plan = excerpts.ExcerptPlan(count=2, min_seconds=0.55, max_seconds=0.8, seed=4)
         frontend = spectrogram.SpectrogramFrontEnd(spectrogram.ImageConfig(
             kinds=("mel",), image_size=0, crop_seconds=0.5, crops_per_song=2))
-        cls.data = examples.build_examples(cls.index, frontend,
+        cls.data = example_sets.build_examples(cls.index, frontend,
                                            examples.ExampleConfig(eval_excerpts=cls.plan))
 
     def test_songs_and_shape(self):
@@ -327,9 +350,6 @@ class StreamedExamplesTest(_CompiledOnceTestCase):
         self.assertAllEqual(y, self.data.song_labels[np.asarray(expected) // 2])
 
 
-if __name__ == "__main__":
-    tf.test.main()
-
 
 class BackboneRowsTest(tf.test.TestCase):
     """Rows computed inside tf.data must come from the pretrained weights: a backbone
@@ -350,10 +370,14 @@ class BackboneRowsTest(tf.test.TestCase):
         fixtures.write_audio(os.path.join(root, "data", "b", "b.00000.wav"), -waveform,
                              sr=16000)
         config = BackboneConfig("MSD_musicnn", layer="max_pool")
-        rows = examples.rows_from_audio(
+        rows = example_sets.rows_from_audio(
             discovery.discover_clips(os.path.join(root, "data")),
             embedding.EmbeddingFrontEnd(config), examples.ExampleConfig())
         decoded = decode.read_waveform(os.path.join(root, "data", "a", "a.00000.wav"),
                                        16000)
         eager = embedding.EmbeddingFrontEnd(config).load().examples(tf.constant(decoded))
         self.assertAllClose(rows.features[rows.row_song == 0], eager, atol=1e-4, rtol=1e-4)
+
+
+if __name__ == "__main__":
+    tf.test.main()

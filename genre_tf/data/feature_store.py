@@ -1,0 +1,272 @@
+"""Extracted rows on disk as sharded, checksummed TFRecord files that training streams.
+
+Computing embeddings or feature vectors is the slow part of a run, and a large corpus's
+rows do not fit in memory (100k four-minute tracks of musicnn frames are ~50 GB), so
+rows go to a store once and every later pass streams them.
+
+A store is one folder per front end and settings (``<cache_dir>/features/<key>``).
+Each shard is ``rows-<id>.tfrecord`` (one ``tf.train.Example`` per clip: its entry key,
+its rows flattened, rows per segment, the decoded length) plus ``rows-<id>.json``: the
+entries it holds, the file's size and SHA-256. Entry keys are content digests (plus the
+song id where the rows depend on it, see ``examples``); labels live outside the store,
+since GTZAN holds byte-identical audio under two genres.
+
+Safety:
+- a shard is written to a temporary name and renamed, its index written last, so
+  readers (another run sharing the store, another extraction worker) only see whole
+  shards; names are unique per writer, so workers never write over each other;
+- a shard is verified once (SHA-256, TFRecord CRCs, row counts, finite values) and the
+  verification remembered by (size, mtime); a shard that fails is named in a warning,
+  removed, and its clips extracted again;
+- a killed extraction loses at most the shard it was writing (``CLIPS_PER_SHARD``).
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+CLIPS_PER_SHARD = 256
+_VERIFIED = "verified.json"
+_INDEX_SUFFIX = ".json"
+_SHARD_SUFFIX = ".tfrecord"
+
+
+def _write_atomically(path, data):
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp(path):
+    stat = os.stat(path)
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _example(key, rows, counts, n_samples):
+    feature = tf.train.Feature
+    return tf.train.Example(features=tf.train.Features(feature={
+        "key": feature(bytes_list=tf.train.BytesList(value=[key.encode()])),
+        "rows": feature(float_list=tf.train.FloatList(value=rows.reshape(-1))),
+        "counts": feature(int64_list=tf.train.Int64List(value=counts)),
+        "n_samples": feature(int64_list=tf.train.Int64List(value=[n_samples])),
+    })).SerializeToString()
+
+
+_RECORD_SPEC = {
+    "key": tf.io.FixedLenFeature([], tf.string),
+    "rows": tf.io.VarLenFeature(tf.float32),
+    "counts": tf.io.VarLenFeature(tf.int64),
+    "n_samples": tf.io.FixedLenFeature([], tf.int64),
+}
+
+
+def parse_record(record, row_shape):
+    """``(key, rows [n, *row_shape], counts [parts])`` of one serialised entry."""
+    parsed = tf.io.parse_single_example(record, _RECORD_SPEC)
+    rows = tf.reshape(tf.sparse.to_dense(parsed["rows"]), [-1, *row_shape])
+    return parsed["key"], rows, tf.sparse.to_dense(parsed["counts"])
+
+
+def _verify(shard, index):
+    """Raises ValueError unless the shard is exactly what its index describes: its
+    SHA-256, every record's CRC (TFRecord checks them on read), keys, sizes, finite."""
+    if _sha256(shard) != index["sha256"]:
+        raise ValueError("SHA-256 does not match its index")
+
+    def summary(record):
+        parsed = tf.io.parse_single_example(record, _RECORD_SPEC)
+        values = parsed["rows"].values
+        return (parsed["key"], tf.size(values),
+                tf.reduce_all(tf.math.is_finite(values)))
+
+    row_size = int(np.prod(index["row_shape"], dtype=np.int64))
+    expected = {key: int(sum(counts)) * row_size
+                for key, (counts, _) in index["entries"].items()}
+    seen = {}
+    for key, size, finite in tf.data.TFRecordDataset(shard).map(summary).as_numpy_iterator():
+        if not finite:
+            raise ValueError(f"non-finite rows in entry {key.decode()}")
+        seen[key.decode()] = int(size)
+    if seen != expected:
+        raise ValueError("its records do not match its index")
+
+
+class Entry:
+    """Where one clip's rows are and how many: ``shard`` file, ``counts`` per segment
+    part, ``n_samples`` of the decoded clip."""
+    __slots__ = ("shard", "counts", "n_samples")
+
+    def __init__(self, shard, counts, n_samples):
+        self.shard, self.counts, self.n_samples = shard, counts, n_samples
+
+    @property
+    def n_rows(self):
+        return int(sum(self.counts))
+
+
+class FeatureStore:
+    """One folder of shards for one (front end, policy, segment plan) key."""
+
+    def __init__(self, folder, row_shape=None):
+        self.folder = folder
+        self.row_shape = tuple(row_shape) if row_shape is not None else None
+        os.makedirs(folder, exist_ok=True)
+        self._entries = None
+
+    # --- reading ---------------------------------------------------------------------
+    def entries(self):
+        """{key: Entry} of every verified shard (verifying new ones first)."""
+        if self._entries is None:
+            self._entries = {}
+            verified = self._read_verified()
+            changed = False
+            for name in sorted(os.listdir(self.folder)):
+                if name.endswith(_INDEX_SUFFIX) and name != _VERIFIED:
+                    index = self._load_index(name, verified)
+                    if index is None:
+                        continue
+                    if self.row_shape is None:
+                        self.row_shape = tuple(index["row_shape"])
+                    changed |= verified.get(index["shard"]) != _stamp(
+                        os.path.join(self.folder, index["shard"]))
+                    verified[index["shard"]] = _stamp(
+                        os.path.join(self.folder, index["shard"]))
+                    for key, (counts, n_samples) in index["entries"].items():
+                        self._entries.setdefault(key, Entry(index["shard"], counts,
+                                                            n_samples))
+            if changed:
+                _write_atomically(os.path.join(self.folder, _VERIFIED),
+                                  json.dumps(verified).encode())
+        return self._entries
+
+    def shard_paths(self, keys):
+        """The shard files holding any of ``keys``."""
+        entries = self.entries()
+        return sorted({os.path.join(self.folder, entries[k].shard) for k in keys
+                       if k in entries})
+
+    def _read_verified(self):
+        try:
+            with open(os.path.join(self.folder, _VERIFIED)) as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return {}
+
+    def _load_index(self, name, verified):
+        """A shard's index, or None (with a warning, the shard removed) if it fails."""
+        index_path = os.path.join(self.folder, name)
+        index = None
+        try:
+            with open(index_path) as handle:
+                index = json.load(handle)
+            shard = os.path.join(self.folder, index["shard"])
+            if not os.path.isfile(shard):
+                raise ValueError("its shard file is missing")
+            if os.path.getsize(shard) != index["bytes"]:
+                raise ValueError(f"{os.path.getsize(shard)} bytes, its index says "
+                                 f"{index['bytes']}")
+            if self.row_shape and tuple(index["row_shape"]) != self.row_shape:
+                raise ValueError(f"rows of shape {index['row_shape']}, expected "
+                                 f"{list(self.row_shape)}")
+            if verified.get(index["shard"]) != _stamp(shard):
+                _verify(shard, index)
+        except Exception as error:  # pylint: disable=broad-except
+            reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+            held = (len(index["entries"]) if isinstance(index, dict)
+                    and isinstance(index.get("entries"), dict) else "its")
+            logging.warning("%s: damaged feature shard (%s); removed, its %s clips are "
+                            "extracted again", index_path, reason, held)
+            self._remove(index_path)
+            return None
+        return index
+
+    def _remove(self, index_path):
+        for path in (index_path, index_path[:-len(_INDEX_SUFFIX)] + _SHARD_SUFFIX):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+
+    # --- writing ---------------------------------------------------------------------
+    def writer(self):
+        return ShardWriter(self)
+
+    def _added(self, shard, entries, stamp):
+        """Records a shard this process wrote (and so need not verify)."""
+        if self._entries is not None:
+            for key, (counts, n_samples) in entries.items():
+                self._entries.setdefault(key, Entry(shard, counts, n_samples))
+        verified = self._read_verified()  # Another writer's update may be lost: it is
+        verified[shard] = stamp           # then verified once more, nothing worse.
+        _write_atomically(os.path.join(self.folder, _VERIFIED),
+                          json.dumps(verified).encode())
+
+
+class ShardWriter:
+    """Writes entries into new shards of a store, ``CLIPS_PER_SHARD`` per shard; use as
+    a context manager (the last shard is closed on exit, also after an error)."""
+
+    def __init__(self, store, clips_per_shard=CLIPS_PER_SHARD):
+        self.store = store
+        self.clips_per_shard = clips_per_shard
+        self._writer = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def add(self, key, rows, counts, n_samples):
+        rows = np.asarray(rows, np.float32)
+        if self.store.row_shape is None:
+            self.store.row_shape = rows.shape[1:]
+        if self._writer is None:
+            self._open()
+        counts = [int(c) for c in counts]
+        self._writer.write(_example(key, rows, counts, int(n_samples)))
+        self._index[key] = [counts, int(n_samples)]
+        if len(self._index) >= self.clips_per_shard:
+            self.close()
+
+    def _open(self):
+        self._name = f"rows-{uuid.uuid4().hex[:16]}"
+        self._temporary = os.path.join(self.store.folder, self._name + ".tfrecord.tmp")
+        self._writer = tf.io.TFRecordWriter(self._temporary)
+        self._index = {}
+
+    def close(self):
+        """Renames the shard into place, then writes its index: readers see whole
+        shards only."""
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._writer = None
+        shard = self._name + _SHARD_SUFFIX
+        path = os.path.join(self.store.folder, shard)
+        os.replace(self._temporary, path)
+        index = {"shard": shard, "bytes": os.path.getsize(path), "sha256": _sha256(path),
+                 "row_shape": list(self.store.row_shape), "entries": self._index}
+        _write_atomically(os.path.join(self.store.folder, self._name + _INDEX_SUFFIX),
+                          json.dumps(index).encode())
+        self.store._added(shard, self._index, _stamp(path))  # pylint: disable=protected-access
