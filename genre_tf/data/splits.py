@@ -16,6 +16,10 @@ import numpy as np
 from absl import logging
 
 
+# stratified_kfold's fold of a song no fold tests.
+_NEVER_TESTED = -1
+
+
 @dataclasses.dataclass
 class Split:
     """Song indices of one train/valid/test split."""
@@ -39,7 +43,10 @@ def _by_class(labels, rng):
 
 
 def stratified_holdout(indices, labels, fraction, rng):
-    """Splits ``indices`` into (kept, held) with ``fraction`` of each class held."""
+    """Splits ``indices`` into (kept, held) with ``fraction`` of each class held, but
+    never all of a class: a class's one song is always kept, so every held class is
+    also in the kept part (shuffle splits' test and valid parts, ``final_split``'s
+    valid part)."""
     labels = np.asarray(labels)
     held = []
     for members in _by_class(labels[indices], rng):
@@ -74,11 +81,15 @@ def stratified_shuffle_splits(labels, n_splits=5, test_size=0.2, validation_frac
 
 
 def stratified_kfold(labels, n_folds=5, validation_fraction=0.1, seed=0):
-    """Stratified K-fold: each song is tested exactly once across the folds."""
+    """Stratified K-fold: each song is tested exactly once across the folds, except the
+    song of a one-song class, which every fold trains on (a fold that tested it could
+    not have learnt its class)."""
     rng = np.random.default_rng(seed)
-    fold_of = np.empty(len(labels), dtype=np.int64)
+    fold_of = np.full(len(labels), _NEVER_TESTED, dtype=np.int64)
     offset = 0
     for members in _by_class(labels, rng):
+        if members.size == 1:
+            continue
         # Continue the round-robin across classes so fold sizes stay balanced.
         fold_of[members] = (np.arange(members.size) + offset) % n_folds
         offset += members.size
@@ -153,9 +164,23 @@ SPLITTERS = {
 }
 
 
+def warn_single_song_classes(song_ids, labels):
+    """Warns about each class that has one song: random splits keep that song in
+    training (a split that tested it could not have learnt the class), so the class is
+    learnt but never tested."""
+    classes, counts = np.unique(np.asarray(labels), return_counts=True)
+    for label in classes[counts == 1]:
+        song = song_ids[int(np.flatnonzero(np.asarray(labels) == label)[0])]
+        logging.warning("%s is the only song of its class (label %d): it is in training in "
+                        "every split and the class is never tested; add songs to test it",
+                        song, label)
+
+
 def make_splits(config, song_ids, labels, seed=0):
     """The splits a ``SplitConfig`` names (``kind`` in ``SPLITTERS``)."""
     if config.kind not in SPLITTERS:
         raise ValueError(f"unknown split kind {config.kind!r}; use "
                          f"{', '.join(SPLITTERS)}")
+    if config.kind != "fixed":
+        warn_single_song_classes(song_ids, labels)
     return SPLITTERS[config.kind](config, song_ids, labels, seed)
