@@ -9,11 +9,15 @@ of the training songs (``validation_fraction``), so the reported number never ch
 epoch. ``fixed_split`` reads the published fault-filtered GTZAN lists instead.
 """
 
+import collections
 import dataclasses
 import os
+import posixpath
 
 import numpy as np
 from absl import logging
+
+from genre_tf.data import discovery
 
 
 # stratified_kfold's fold of a song no fold tests.
@@ -103,37 +107,75 @@ def stratified_kfold(labels, n_folds=5, validation_fraction=0.1, seed=0):
 
 
 def read_split_list(path):
-    """Song ids from one list file (``blues/blues.00012.wav`` per line)."""
+    """Song ids from one list file (``blues/blues.00012.wav`` per line): the relative
+    path without its audio extension (``blues/blues.00012``; a line already without one
+    keeps its ``.00012``)."""
     with open(path) as handle:
-        lines = [line.strip() for line in handle if line.strip()]
-    return [os.path.splitext(line.replace("\\", "/"))[0] for line in lines]
+        lines = [line.strip().replace("\\", "/") for line in handle if line.strip()]
+    return [os.path.splitext(line)[0] if discovery.is_audio_name(line) else line
+            for line in lines]
 
 
-def fixed_split(song_ids, split_dir):
+def _stem(song):
+    return posixpath.basename(song)
+
+
+def song_lookup(song_ids):
+    """{name: song index}: each song by its id and, where no other song shares it, by
+    its stem. Lists name relative paths (``blues/blues.00012``), which are audio songs'
+    ids, while a features table's ids are stems (``blues.00012``)."""
+    by_stem = collections.defaultdict(list)
+    for i, song in enumerate(song_ids):
+        by_stem[_stem(song)].append(i)
+    lookup = {stem: found[0] for stem, found in by_stem.items() if len(found) == 1}
+    lookup.update((song, i) for i, song in enumerate(song_ids))
+    return lookup
+
+
+def _listed_songs(path, lookup):
+    """Sorted indices of the songs a list file names (by id, else by unique stem);
+    listed songs missing from the data are counted in one warning."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: fixed split needs train.txt, valid.txt, "
+                                "test.txt")
+    listed = read_split_list(path)
+    found = [lookup.get(song, lookup.get(_stem(song))) for song in listed]
+    found = [i for i in found if i is not None]
+    if found and len(found) < len(listed):
+        logging.warning("%s: %d of %d listed songs are not in the data; using %d",
+                        path, len(listed) - len(found), len(listed), len(found))
+    return np.unique(np.asarray(found, dtype=np.int64))
+
+
+def fixed_split(song_ids, split_dir, labels=None, validation_fraction=0.1, seed=0):
     """The split given by ``train.txt``, ``valid.txt`` and ``test.txt`` in ``split_dir``.
 
-    Listed songs missing from the data are counted and reported once (the mini GTZAN set
-    holds only some of the listed songs); data songs in no list are left out.
+    Listed songs are matched by relative path without extension, or by file stem where
+    that is unambiguous, so the same lists serve audio and features tables. Listed songs
+    missing from the data are counted and reported once (the mini GTZAN set holds only
+    some of the listed songs); data songs in no list are left out. When no valid song is
+    in the data, early stopping uses ``validation_fraction`` of the training songs
+    (stratified by ``labels``, seeded), with a warning.
 
     Raises:
       FileNotFoundError: a list file is missing.
-      ValueError: a part of the split matches no song.
+      ValueError: the train or test list matches no song.
     """
-    position = {song: i for i, song in enumerate(song_ids)}
+    lookup = song_lookup(song_ids)
     parts = {}
     for part in ("train", "valid", "test"):
         path = os.path.join(split_dir, f"{part}.txt")
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path}: fixed split needs train.txt, valid.txt, "
-                                    "test.txt")
-        listed = read_split_list(path)
-        found = [position[s] for s in listed if s in position]
-        if len(found) < len(listed):
-            logging.warning("%s: %d of %d listed songs are not in the data; using %d",
-                            path, len(listed) - len(found), len(listed), len(found))
-        if not found:
-            raise ValueError(f"{path}: none of its {len(listed)} songs is in the data")
-        parts[part] = np.sort(np.asarray(found, dtype=np.int64))
+        parts[part] = _listed_songs(path, lookup)
+        if part != "valid" and not parts[part].size:
+            raise ValueError(f"{path}: none of its songs is in the data (matched by "
+                             "relative path without extension, or by file name)")
+    if not parts["valid"].size:
+        logging.warning("%s: none of its songs is in the data; early stopping uses "
+                        "%.0f%% of the training songs instead",
+                        os.path.join(split_dir, "valid.txt"), 100 * validation_fraction)
+        labels = np.zeros(len(song_ids), np.int64) if labels is None else labels
+        parts["train"], parts["valid"] = stratified_holdout(
+            parts["train"], labels, validation_fraction, np.random.default_rng(seed))
     split = Split("fixed", parts["train"], parts["valid"], parts["test"])
     split.check_disjoint()
     return split
@@ -149,10 +191,10 @@ def final_split(labels, validation_fraction=0.1, seed=0):
 
 
 def _fixed(config, song_ids, labels, seed):
-    del labels, seed
     if not config.split_dir:
         raise ValueError("--split=fixed needs --split_dir with train/valid/test.txt")
-    return [fixed_split(song_ids, config.split_dir)]
+    return [fixed_split(song_ids, config.split_dir, labels, config.validation_fraction,
+                        seed)]
 
 
 SPLITTERS = {
