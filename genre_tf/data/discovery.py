@@ -4,11 +4,13 @@ A *song* is one audio file; every split in ``genre_tf.data.splits`` is made over
 so frames, crops or feature rows of one song never land in two splits.
 """
 
-import csv
 import dataclasses
 import os
 
+from absl import logging
+
 from genre_tf.audio import params
+from genre_tf.data import csv_rows
 
 # Folders that GTZAN downloads wrap the genre folders in.
 _WRAPPER_FOLDERS = ("genres_original", "genres", "Data")
@@ -77,6 +79,19 @@ def _unwrap(root):
     return root
 
 
+def _audio_paths(folder):
+    """Paths under ``folder`` named like audio. A folder so named (``x.wav/``) is one of
+    them and is not searched: decoding then skips it as ``is a directory`` with a
+    warning, where walking past or into it would hide a clip that is not there."""
+    found = []
+    for parent, folders, files in os.walk(folder):
+        named = [name for name in folders if is_audio_name(name)]
+        folders[:] = [name for name in folders if name not in named]
+        found.extend(os.path.join(parent, name) for name in named + files
+                     if is_audio_name(name))
+    return found
+
+
 def discover_clips(data_dir):
     """Indexes ``<root>/<label>/**/<file>.<audio ext>``, or a CSV manifest.
 
@@ -86,7 +101,8 @@ def discover_clips(data_dir):
         (paths relative to the manifest's folder, or absolute).
 
     Returns:
-      A ``ClipIndex`` with classes in sorted order and clips sorted by path.
+      A ``ClipIndex`` with classes in sorted order and clips sorted by path. A folder
+      named like audio is a clip (decoding reports it), not searched for more.
 
     Raises:
       FileNotFoundError: ``data_dir`` does not exist.
@@ -102,10 +118,8 @@ def discover_clips(data_dir):
         if entry.is_dir() and not entry.name.startswith("."))
     clips = []
     for label, name in enumerate(class_names):
-        for folder, _, files in os.walk(os.path.join(root, name)):
-            clips.extend(
-                Clip(os.path.join(folder, f), label, _song_id(os.path.join(folder, f), root))
-                for f in files if is_audio_name(f))
+        clips.extend(Clip(path, label, _song_id(path, root))
+                     for path in _audio_paths(os.path.join(root, name)))
     if not clips:
         raise ValueError(
             f"no audio files found under {root}: expected <root>/<genre>/<clip>"
@@ -116,17 +130,30 @@ def discover_clips(data_dir):
 
 
 def read_manifest(csv_path):
-    """Reads a ``path,label`` CSV (header row required) into a ``ClipIndex``."""
+    """Reads a ``path,label`` CSV (header row required) into a ``ClipIndex``.
+
+    A row without a path or a label names no clip of any class; such rows are left out
+    with one warning naming their lines, not made a class called ''.
+
+    Raises:
+      ValueError: no ``path,label`` header, no rows, or a class without clips.
+    """
     root = os.path.dirname(os.path.abspath(csv_path))
-    with open(csv_path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or not {"path", "label"} <= set(rows[0]):
-        raise ValueError(f"{csv_path}: a manifest needs a header with columns path,label")
-    class_names = sorted({row["label"] for row in rows})
+    rows = csv_rows.read_rows(csv_path, ("path", "label"), "a manifest", "path,label")
+    incomplete = [line for line, row in rows
+                  if not (csv_rows.cell(row, "path") and csv_rows.cell(row, "label"))]
+    if incomplete:
+        logging.warning("%s: %s without a path or label; skipped", csv_path,
+                        csv_rows.describe_lines(incomplete))
+    skipped = set(incomplete)
+    rows = [row for line, row in rows if line not in skipped]
+    class_names = sorted({csv_rows.cell(row, "label") for row in rows})
     clips = []
     for row in rows:
-        path = row["path"] if os.path.isabs(row["path"]) else os.path.join(root, row["path"])
-        clips.append(Clip(os.path.normpath(path), class_names.index(row["label"]),
+        path = csv_rows.cell(row, "path")
+        path = path if os.path.isabs(path) else os.path.join(root, path)
+        clips.append(Clip(os.path.normpath(path),
+                          class_names.index(csv_rows.cell(row, "label")),
                           _song_id(path, root)))
     index = ClipIndex(sorted(clips, key=lambda c: c.path), class_names, csv_path)
     index.check_every_class_has_clips()

@@ -161,10 +161,15 @@ class RowExamples(ExampleSet):
 
     @classmethod
     def from_table(cls, table):
-        """Rows of a ``feature_table.FeatureTable`` (a features CSV)."""
+        """Rows of a ``feature_table.FeatureTable`` (a features CSV). The rows the table
+        left out (``"<csv>:<line>"``: non-finite value, empty label) go into the report
+        as undecodable files do, so each is warned about and listed in metrics.json."""
+        report = pipeline.DecodeReport()
+        for row, reason in table.skipped.items():
+            report.skip(row, reason)
         n = len(table.row_song)
         return cls(table.features, table.row_song, np.full(n, SONG), np.full(n, -1),
-                   table.song_ids, table.song_labels, table.class_names,
+                   table.song_ids, table.song_labels, table.class_names, report=report,
                    feature_names=table.feature_names)
 
     def _rows(self, songs, segments):

@@ -5,12 +5,14 @@ GTZAN's ``features_30_sec.csv`` has one row per song; ``features_3_sec.csv`` has
 turns a table into the examples a head trains on).
 """
 
-import csv
 import dataclasses
 import os
 import re
 
 import numpy as np
+from absl import logging
+
+from genre_tf.data import csv_rows
 
 
 # features_3_sec.csv names segments "blues.00000.3.wav": song "blues.00000", segment 3.
@@ -29,6 +31,8 @@ class FeatureTable:
       song_labels: int ``[songs]`` class index of each song.
       class_names: the label of each class index.
       feature_names: ``n_features`` column names.
+      skipped: ``{"<path>:<line>": reason}`` of the rows left out (non-finite values,
+        empty labels), so a run reports them with the files it could not decode.
     """
     features: np.ndarray
     row_song: np.ndarray
@@ -36,6 +40,7 @@ class FeatureTable:
     song_labels: np.ndarray
     class_names: list
     feature_names: list
+    skipped: dict = dataclasses.field(default_factory=dict)
 
     def rows_of(self, songs):
         """Row indices of the given song indices."""
@@ -51,32 +56,92 @@ def _song_of(filename):
 def table_from_csv(path):
     """Reads a features table with columns ``filename,[length,]<features...>,label``.
 
-    Rows whose file names differ only by a segment number belong to one song.
+    Rows whose file names differ only by a segment number belong to one song. A row with
+    a missing or non-finite value (one NaN row turns every weight into NaN), or without
+    a label or file name, cannot be trained on: it is left out and named in ``skipped``,
+    and a song left without rows is left out with it.
 
     Raises:
-      ValueError: missing columns, non-numeric feature values, or a song with two labels.
+      ValueError: missing columns or rows, a cell that is not a number, a song with two
+        labels, or a class left without usable rows.
     """
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or not {"filename", "label"} <= set(rows[0]):
-        raise ValueError(f"{path}: needs a header with columns filename,...,label")
-    feature_names = [c for c in rows[0] if c not in _NON_FEATURE_COLUMNS]
-    class_names = sorted({row["label"] for row in rows})
-    song_ids, song_labels, row_song, features = [], [], [], []
+    rows = csv_rows.read_rows(path, ("filename", "label"), "a features table",
+                              "filename,...,label")
+    feature_names = [c for c in rows[0][1] if c not in _NON_FEATURE_COLUMNS]
+    kept, skipped = [], {}
+    for line, row in rows:
+        where = f"{path}:{line}"
+        values, reason = _parse_row(row, feature_names, where)
+        if reason:
+            skipped[where] = reason
+        else:
+            kept.append((line, row, values))
+    if skipped:
+        logging.warning("%s: %d of %d rows skipped (missing or non-finite values, empty "
+                        "file names or labels)", path, len(skipped), len(rows))
+    _check_classes_kept(path, rows, kept)
+    table = _group_by_song(path, kept, feature_names)
+    table.skipped = skipped
+    return table
+
+
+def _parse_row(row, feature_names, where):
+    """A row's features (float32) and None, or None and why the row cannot be used.
+
+    Raises:
+      ValueError: a cell that is not a number: a broken table, not one bad measurement.
+    """
+    for column in ("filename", "label"):
+        if not csv_rows.cell(row, column):
+            return None, f"empty {column}"
+    cells = [csv_rows.cell(row, name) for name in feature_names]
+    values = np.empty(len(cells))
+    for k, (name, text) in enumerate(zip(feature_names, cells)):
+        try:
+            values[k] = float(text) if text else np.nan
+        except ValueError:
+            raise ValueError(f"{where}: column {name}: {text!r} is not a number") from None
+    with np.errstate(over="ignore"):  # beyond float32's range is non-finite too
+        values = values.astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        problem = "non-finite value" if cells[bad[0]] else "missing value"
+        return None, f"{problem} in column {feature_names[bad[0]]}"
+    return values, None
+
+
+def _check_classes_kept(path, rows, kept):
+    """Raises ValueError naming each class all of whose rows were skipped: training on
+    the others would quietly drop a genre the table holds."""
+    lost = ({csv_rows.cell(row, "label") for _, row in rows} - {""}
+            - {csv_rows.cell(row, "label") for _, row, _ in kept})
+    if not kept:
+        raise ValueError(f"{path}: no usable rows: every row has a missing or non-finite "
+                         "value or no label")
+    if lost:
+        raise ValueError(f"{path}: classes with no usable rows: {', '.join(sorted(lost))}; "
+                         "fix their missing or non-finite values")
+
+
+def _group_by_song(path, kept, feature_names):
+    """The table of the usable rows, grouped by song.
+
+    Raises:
+      ValueError: a song with two labels.
+    """
+    class_names = sorted({csv_rows.cell(row, "label") for _, row, _ in kept})
+    song_ids, song_labels, row_song = [], [], []
     song_position = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row, _ in kept:
         song = _song_of(row["filename"])
-        label = class_names.index(row["label"])
+        label = class_names.index(csv_rows.cell(row, "label"))
         if song not in song_position:
             song_position[song] = len(song_ids)
             song_ids.append(song)
             song_labels.append(label)
         elif song_labels[song_position[song]] != label:
             raise ValueError(f"{path}:{line}: song {song} has two labels")
-        try:
-            features.append([float(row[c]) for c in feature_names])
-        except ValueError as error:
-            raise ValueError(f"{path}:{line}: {error}") from None
         row_song.append(song_position[song])
-    return FeatureTable(np.asarray(features, np.float32), np.asarray(row_song),
-                        song_ids, np.asarray(song_labels), class_names, feature_names)
+    features = np.stack([values for _, _, values in kept])
+    return FeatureTable(features, np.asarray(row_song), song_ids, np.asarray(song_labels),
+                        class_names, feature_names)

@@ -9,11 +9,19 @@ of the training songs (``validation_fraction``), so the reported number never ch
 epoch. ``fixed_split`` reads the published fault-filtered GTZAN lists instead.
 """
 
+import collections
 import dataclasses
 import os
+import posixpath
 
 import numpy as np
 from absl import logging
+
+from genre_tf.data import discovery
+
+
+# stratified_kfold's fold of a song no fold tests.
+_NEVER_TESTED = -1
 
 
 @dataclasses.dataclass
@@ -39,7 +47,10 @@ def _by_class(labels, rng):
 
 
 def stratified_holdout(indices, labels, fraction, rng):
-    """Splits ``indices`` into (kept, held) with ``fraction`` of each class held."""
+    """Splits ``indices`` into (kept, held) with ``fraction`` of each class held, but
+    never all of a class: a class's one song is always kept, so every held class is
+    also in the kept part (shuffle splits' test and valid parts, ``final_split``'s
+    valid part)."""
     labels = np.asarray(labels)
     held = []
     for members in _by_class(labels[indices], rng):
@@ -74,11 +85,15 @@ def stratified_shuffle_splits(labels, n_splits=5, test_size=0.2, validation_frac
 
 
 def stratified_kfold(labels, n_folds=5, validation_fraction=0.1, seed=0):
-    """Stratified K-fold: each song is tested exactly once across the folds."""
+    """Stratified K-fold: each song is tested exactly once across the folds, except the
+    song of a one-song class, which every fold trains on (a fold that tested it could
+    not have learnt its class)."""
     rng = np.random.default_rng(seed)
-    fold_of = np.empty(len(labels), dtype=np.int64)
+    fold_of = np.full(len(labels), _NEVER_TESTED, dtype=np.int64)
     offset = 0
     for members in _by_class(labels, rng):
+        if members.size == 1:
+            continue
         # Continue the round-robin across classes so fold sizes stay balanced.
         fold_of[members] = (np.arange(members.size) + offset) % n_folds
         offset += members.size
@@ -92,37 +107,75 @@ def stratified_kfold(labels, n_folds=5, validation_fraction=0.1, seed=0):
 
 
 def read_split_list(path):
-    """Song ids from one list file (``blues/blues.00012.wav`` per line)."""
+    """Song ids from one list file (``blues/blues.00012.wav`` per line): the relative
+    path without its audio extension (``blues/blues.00012``; a line already without one
+    keeps its ``.00012``)."""
     with open(path) as handle:
-        lines = [line.strip() for line in handle if line.strip()]
-    return [os.path.splitext(line.replace("\\", "/"))[0] for line in lines]
+        lines = [line.strip().replace("\\", "/") for line in handle if line.strip()]
+    return [os.path.splitext(line)[0] if discovery.is_audio_name(line) else line
+            for line in lines]
 
 
-def fixed_split(song_ids, split_dir):
+def _stem(song):
+    return posixpath.basename(song)
+
+
+def song_lookup(song_ids):
+    """{name: song index}: each song by its id and, where no other song shares it, by
+    its stem. Lists name relative paths (``blues/blues.00012``), which are audio songs'
+    ids, while a features table's ids are stems (``blues.00012``)."""
+    by_stem = collections.defaultdict(list)
+    for i, song in enumerate(song_ids):
+        by_stem[_stem(song)].append(i)
+    lookup = {stem: found[0] for stem, found in by_stem.items() if len(found) == 1}
+    lookup.update((song, i) for i, song in enumerate(song_ids))
+    return lookup
+
+
+def _listed_songs(path, lookup):
+    """Sorted indices of the songs a list file names (by id, else by unique stem);
+    listed songs missing from the data are counted in one warning."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: fixed split needs train.txt, valid.txt, "
+                                "test.txt")
+    listed = read_split_list(path)
+    found = [lookup.get(song, lookup.get(_stem(song))) for song in listed]
+    found = [i for i in found if i is not None]
+    if found and len(found) < len(listed):
+        logging.warning("%s: %d of %d listed songs are not in the data; using %d",
+                        path, len(listed) - len(found), len(listed), len(found))
+    return np.unique(np.asarray(found, dtype=np.int64))
+
+
+def fixed_split(song_ids, split_dir, labels=None, validation_fraction=0.1, seed=0):
     """The split given by ``train.txt``, ``valid.txt`` and ``test.txt`` in ``split_dir``.
 
-    Listed songs missing from the data are counted and reported once (the mini GTZAN set
-    holds only some of the listed songs); data songs in no list are left out.
+    Listed songs are matched by relative path without extension, or by file stem where
+    that is unambiguous, so the same lists serve audio and features tables. Listed songs
+    missing from the data are counted and reported once (the mini GTZAN set holds only
+    some of the listed songs); data songs in no list are left out. When no valid song is
+    in the data, early stopping uses ``validation_fraction`` of the training songs
+    (stratified by ``labels``, seeded), with a warning.
 
     Raises:
       FileNotFoundError: a list file is missing.
-      ValueError: a part of the split matches no song.
+      ValueError: the train or test list matches no song.
     """
-    position = {song: i for i, song in enumerate(song_ids)}
+    lookup = song_lookup(song_ids)
     parts = {}
     for part in ("train", "valid", "test"):
         path = os.path.join(split_dir, f"{part}.txt")
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path}: fixed split needs train.txt, valid.txt, "
-                                    "test.txt")
-        listed = read_split_list(path)
-        found = [position[s] for s in listed if s in position]
-        if len(found) < len(listed):
-            logging.warning("%s: %d of %d listed songs are not in the data; using %d",
-                            path, len(listed) - len(found), len(listed), len(found))
-        if not found:
-            raise ValueError(f"{path}: none of its {len(listed)} songs is in the data")
-        parts[part] = np.sort(np.asarray(found, dtype=np.int64))
+        parts[part] = _listed_songs(path, lookup)
+        if part != "valid" and not parts[part].size:
+            raise ValueError(f"{path}: none of its songs is in the data (matched by "
+                             "relative path without extension, or by file name)")
+    if not parts["valid"].size:
+        logging.warning("%s: none of its songs is in the data; early stopping uses "
+                        "%.0f%% of the training songs instead",
+                        os.path.join(split_dir, "valid.txt"), 100 * validation_fraction)
+        labels = np.zeros(len(song_ids), np.int64) if labels is None else labels
+        parts["train"], parts["valid"] = stratified_holdout(
+            parts["train"], labels, validation_fraction, np.random.default_rng(seed))
     split = Split("fixed", parts["train"], parts["valid"], parts["test"])
     split.check_disjoint()
     return split
@@ -138,10 +191,10 @@ def final_split(labels, validation_fraction=0.1, seed=0):
 
 
 def _fixed(config, song_ids, labels, seed):
-    del labels, seed
     if not config.split_dir:
         raise ValueError("--split=fixed needs --split_dir with train/valid/test.txt")
-    return [fixed_split(song_ids, config.split_dir)]
+    return [fixed_split(song_ids, config.split_dir, labels, config.validation_fraction,
+                        seed)]
 
 
 SPLITTERS = {
@@ -153,9 +206,23 @@ SPLITTERS = {
 }
 
 
+def warn_single_song_classes(song_ids, labels):
+    """Warns about each class that has one song: random splits keep that song in
+    training (a split that tested it could not have learnt the class), so the class is
+    learnt but never tested."""
+    classes, counts = np.unique(np.asarray(labels), return_counts=True)
+    for label in classes[counts == 1]:
+        song = song_ids[int(np.flatnonzero(np.asarray(labels) == label)[0])]
+        logging.warning("%s is the only song of its class (label %d): it is in training in "
+                        "every split and the class is never tested; add songs to test it",
+                        song, label)
+
+
 def make_splits(config, song_ids, labels, seed=0):
     """The splits a ``SplitConfig`` names (``kind`` in ``SPLITTERS``)."""
     if config.kind not in SPLITTERS:
         raise ValueError(f"unknown split kind {config.kind!r}; use "
                          f"{', '.join(SPLITTERS)}")
+    if config.kind != "fixed":
+        warn_single_song_classes(song_ids, labels)
     return SPLITTERS[config.kind](config, song_ids, labels, seed)

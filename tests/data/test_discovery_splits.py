@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from genre_tf import config
+from genre_tf.audio import decode
 from genre_tf.data import (discovery, example_sets, examples, feature_store, feature_table,
                            pipeline, splits)
 from genre_tf.frontends import feature_stats
@@ -41,6 +42,41 @@ class DiscoveryTest(tf.test.TestCase):
         self.assertEqual(index.class_names, ["fast", "slow"])
         self.assertEqual([c.label for c in index.clips], [1, 0])
         self.assertTrue(os.path.isfile(index.clips[0].path))
+
+    def test_folder_named_like_audio_is_a_clip_not_searched(self):
+        root = _make_tree(self.get_temp_dir(), genres=("blues",), per_genre=1)
+        album = os.path.join(root, "blues", "x.wav")
+        fixtures.write_audio(os.path.join(album, "inside.wav"), fixtures.tone(300.0, 0.1))
+        index = discovery.discover_clips(root)
+        self.assertEqual([c.song_id for c in index.clips], ["blues/blues.00000", "blues/x"])
+        self.assertEqual(index.clips[1].path, album)
+        with self.assertRaisesRegex(decode.DecodeError, "^is a directory$"):
+            decode.read_waveform(album, 22050)
+
+    def test_manifest_rows_without_label_are_skipped_with_their_lines(self):
+        root = _make_tree(self.get_temp_dir(), genres=("blues",), per_genre=3)
+        manifest = os.path.join(root, "manifest.csv")
+        with open(manifest, "w") as handle:
+            handle.write("path,label\nblues/blues.00000.wav,blues\nblues/blues.00001.wav,\n"
+                         "\nblues/blues.00002.wav\n")
+        with self.assertLogs(level="WARNING") as logs:
+            index = discovery.discover_clips(manifest)
+        self.assertEqual(index.class_names, ["blues"])
+        self.assertEqual([c.song_id for c in index.clips], ["blues/blues.00000"])
+        self.assertLen(logs.output, 1)
+        self.assertIn("manifest.csv: lines 3, 5 without a path or label; skipped",
+                      logs.output[0])
+
+    def test_header_only_manifest_has_no_rows(self):
+        manifest = os.path.join(self.get_temp_dir(), "manifest.csv")
+        with open(manifest, "w") as handle:
+            handle.write("path,label\n")
+        with self.assertRaisesRegex(ValueError, "manifest.csv: a manifest has no rows"):
+            discovery.discover_clips(manifest)
+        with open(manifest, "w") as handle:
+            handle.write("blues/blues.00000.wav,blues\n")
+        with self.assertRaisesRegex(ValueError, "needs a header with columns path,label"):
+            discovery.discover_clips(manifest)
 
     def test_clear_errors_before_training(self):
         root = self.get_temp_dir()
