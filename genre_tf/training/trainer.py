@@ -3,15 +3,21 @@
 Every system trains through ``fit``: Adam, sparse categorical cross-entropy, early
 stopping on the validation loss with the best weights restored, optional step decay of
 the learning rate, TensorBoard logs and a CSV history, and ``BackupAndRestore`` so an
-interrupted fold resumes at its last finished epoch.
+interrupted fold resumes at its last finished epoch, early stopping's state included.
 """
 
 import dataclasses
 import math
 import os
+import shutil
 
 import keras
 from absl import logging
+
+from genre_tf.training import early_stopping
+
+BACKUP_DIR = "backup"
+EARLY_STOPPING_DIR = "early_stopping"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +76,14 @@ def compile_model(model, config):
 
 
 def training_callbacks(config, work_dir, has_validation):
-    """The callbacks every fit uses; ``work_dir`` holds backups, logs and history."""
+    """The callbacks every fit uses; ``work_dir`` holds backups, logs and history.
+
+    ``BackupAndRestore`` comes last: at an epoch end the history row and early stopping's
+    state are on disk before the backup marks the epoch done, so a fit killed between
+    the two reruns that epoch (history.csv then holds it twice) and loses none.
+    """
+    backup_dir = os.path.join(work_dir, BACKUP_DIR)
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(work_dir, "backup")),
         keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
     ]
@@ -83,9 +94,11 @@ def training_callbacks(config, work_dir, has_validation):
             step_decay(config.learning_rate, config.lr_decay_every,
                        config.lr_decay_factor)))
     if has_validation and config.patience:
-        callbacks.append(keras.callbacks.EarlyStopping(
+        callbacks.append(early_stopping.ResumableEarlyStopping(
+            os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir,
             monitor="val_loss", patience=config.patience, min_delta=config.min_delta,
             restore_best_weights=True, verbose=1))
+    callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
     return callbacks
 
 
@@ -97,12 +110,18 @@ def fit(model, train_dataset, valid_dataset, config, work_dir):
       train_dataset: batched ``(inputs, label)`` tf.data.Dataset, shuffled by the system.
       valid_dataset: batched ``(inputs, label)`` for early stopping, or None.
       config: a ``TrainConfig``.
-      work_dir: folder for backups, TensorBoard logs and history.csv.
+      work_dir: folder for backups, early stopping's state, TensorBoard logs and
+        history.csv.
     """
     os.makedirs(work_dir, exist_ok=True)
     compile_model(model, config)
-    return model.fit(
+    history = model.fit(
         train_dataset, validation_data=valid_dataset, epochs=config.epochs,
         callbacks=training_callbacks(config, work_dir, valid_dataset is not None),
         shuffle=False,  # Systems shuffle their datasets across songs themselves.
         verbose=0 if config.log_every_epochs else 1)
+    # Only now is the backup gone, so nothing can resume: early stopping's state (best
+    # weights included) is no longer needed. A kill before this line leaves it for the
+    # next fit in work_dir, which finds no backup and clears it.
+    shutil.rmtree(os.path.join(work_dir, EARLY_STOPPING_DIR), ignore_errors=True)
+    return history

@@ -1,0 +1,102 @@
+"""Early stopping whose state survives a killed process.
+
+``BackupAndRestore`` brings back the weights and the epoch of an interrupted fit, but a
+rerun's Keras ``EarlyStopping`` starts with no best value, no best weights and nothing
+waited, so it restores the best epoch of the part after the restart (a measured fold:
+epoch 123 where the uninterrupted run restored 84) and waits ``patience`` anew.
+``ResumableEarlyStopping`` keeps its state on disk and reads it back when the fit resumes.
+"""
+
+import glob
+import json
+import os
+import shutil
+
+import keras
+import numpy as np
+from absl import logging
+
+STATE_FILE = "state.json"
+WEIGHTS_PREFIX = "best_weights."  # + the best epoch + ".npz"
+
+
+def _write_atomically(path, write):
+    """``write(handle)`` into a temporary file renamed onto ``path``: a kill leaves the
+    old file or the new one, never half of one."""
+    temporary = path + ".tmp"
+    with open(temporary, "wb") as handle:
+        write(handle)
+    os.replace(temporary, path)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` that resumes with the fit that ``BackupAndRestore`` resumes.
+
+    At each epoch end it writes best value, best epoch, epochs waited and stopped epoch
+    to ``state_dir/state.json``, and the best weights beside it when they change. At train
+    begin it reads them back if ``backup_dir`` holds a backup (this fit is being resumed)
+    and clears them otherwise (they belong to an earlier, finished fit).
+
+    Put it before ``BackupAndRestore`` in the callback list: this state is then written
+    before the backup that marks an epoch done, so a kill between the two makes the rerun
+    repeat an epoch this callback has already seen (it counts once more towards
+    ``patience``) rather than hide one from it. The caller removes ``state_dir`` once the
+    fit has returned (``BackupAndRestore`` has then deleted its backup).
+    """
+
+    def __init__(self, state_dir, backup_dir, **kwargs):
+        """Args: ``state_dir``, a folder of its own; ``backup_dir``, BackupAndRestore's;
+        ``kwargs``, those of ``keras.callbacks.EarlyStopping``."""
+        super().__init__(**kwargs)
+        self.state_dir = state_dir
+        self.backup_dir = backup_dir
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if not os.path.isdir(self.backup_dir):
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        elif self._load():
+            logging.info("resuming early stopping: best %s %.4f at epoch %d, waited %d",
+                         self.monitor, self.best, self.best_epoch + 1, self.wait)
+        else:
+            logging.warning("%s holds a backup but %s no early-stopping state; early "
+                            "stopping starts afresh", self.backup_dir, self.state_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        best_weights = self.best_weights
+        super().on_epoch_end(epoch, logs)
+        self._save(epoch, weights_changed=self.best_weights is not best_weights)
+
+    def _save(self, epoch, weights_changed):
+        os.makedirs(self.state_dir, exist_ok=True)
+        weights_file = None
+        if self.best_weights is not None:
+            weights_file = f"{WEIGHTS_PREFIX}{self.best_epoch:05d}.npz"
+            if weights_changed:
+                _write_atomically(os.path.join(self.state_dir, weights_file),
+                                  lambda handle: np.savez(handle, *self.best_weights))
+        state = {"epoch": epoch, "best": None if self.best is None else float(self.best),
+                 "best_epoch": self.best_epoch, "wait": self.wait,
+                 "stopped_epoch": self.stopped_epoch, "weights": weights_file}
+        _write_atomically(os.path.join(self.state_dir, STATE_FILE),
+                          lambda handle: handle.write(json.dumps(state).encode()))
+        if weights_changed:  # only now is the previous best no longer referenced
+            for path in glob.glob(os.path.join(self.state_dir, WEIGHTS_PREFIX + "*")):
+                if os.path.basename(path) != weights_file:
+                    os.remove(path)
+
+    def _load(self):
+        """Restores the state written by ``_save``; False where there is none."""
+        path = os.path.join(self.state_dir, STATE_FILE)
+        if not os.path.isfile(path):
+            return False
+        with open(path) as handle:
+            state = json.load(handle)
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"]
+        self.wait = state["wait"]
+        self.stopped_epoch = state["stopped_epoch"]
+        if state["weights"]:
+            with np.load(os.path.join(self.state_dir, state["weights"])) as arrays:
+                self.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+        return self.best is not None

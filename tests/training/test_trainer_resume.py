@@ -1,0 +1,144 @@
+"""A fit killed with SIGKILL and rerun restores the best weights of the *whole* run.
+
+``BackupAndRestore`` resumes at the last backed-up epoch; early stopping must resume too
+(best val_loss, best epoch, best weights, epochs waited), or the weights it restores are
+the best of the part after the restart only. The problem: a small dense net on noisy
+labels overfits, so val_loss falls to a minimum near epoch 5 and rises after it; the
+first process is killed in epoch 9, after the minimum, and a fresh process resumes.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from genre_tf.training import trainer
+
+KILL_EPOCH = 9  # 0-based, as in history.csv; val_loss is past its minimum by then.
+CONFIG = trainer.TrainConfig(learning_rate=0.01, epochs=60, batch_size=16, patience=6,
+                             log_every_epochs=100)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _noisy_labels(rng, n):
+    """Label = sign of feature 0 plus strong noise: little to learn, much to overfit."""
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = ((x[:, 0] + 1.5 * rng.standard_normal(n)) > 0).astype(np.int64)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(CONFIG.batch_size)
+
+
+def _problem():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    train, valid = _noisy_labels(rng, 48), _noisy_labels(rng, 256)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    return model, train, valid
+
+
+class _KillInEpoch(keras.callbacks.Callback):
+    """SIGKILLs this process at the second batch of ``epoch``: no handler, no cleanup."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.kill_epoch = epoch
+        self.epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == self.kill_epoch and batch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fit_in_this_process(work_dir, kill_epoch=None):
+    """The child process: fits the problem in ``work_dir`` (killed in ``kill_epoch`` if
+    given) and writes the val_loss of the weights it ends with to ``restored.json``."""
+    logging.set_verbosity(logging.INFO)
+    model, train, valid = _problem()
+    if kill_epoch is not None:
+        callbacks = trainer.training_callbacks
+        trainer.training_callbacks = lambda *args: callbacks(*args) + [
+            _KillInEpoch(kill_epoch)]
+    trainer.fit(model, train, valid, CONFIG, work_dir)
+    with open(os.path.join(work_dir, "restored.json"), "w") as handle:
+        json.dump({"val_loss": model.evaluate(valid, verbose=0, return_dict=True)["loss"]},
+                  handle)
+
+
+def _child(work_dir, kill_epoch=None):
+    code = ("from tests.training import test_trainer_resume as t; "
+            f"t.fit_in_this_process({work_dir!r}, {kill_epoch!r})")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def _history(history_path):
+    """``[(epoch, val_loss)]``, the rows of history.csv in order."""
+    with open(history_path) as handle:
+        return [(int(row["epoch"]), float(row["val_loss"])) for row in csv.DictReader(handle)]
+
+
+class ResumeTest(tf.test.TestCase):
+
+    def test_killed_fit_resumes_early_stopping_and_restores_best_of_whole_run(self):
+        work_dir = os.path.join(self.get_temp_dir(), "killed")
+        killed = _child(work_dir, KILL_EPOCH)
+        self.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr[-3000:])
+        history_path = os.path.join(work_dir, "history.csv")
+        self.assertEqual([epoch for epoch, _ in _history(history_path)],
+                         list(range(KILL_EPOCH)))
+
+        resumed = _child(work_dir)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
+        rows = _history(history_path)
+        epochs = [epoch for epoch, _ in rows]
+        self.assertEqual(epochs, list(range(len(rows))))  # every epoch once, in order
+        losses = dict(rows)
+        best = min(epochs, key=losses.get)
+        self.assertLess(best, KILL_EPOCH)  # else restarting early stopping looks right too
+        with open(os.path.join(work_dir, "restored.json")) as handle:
+            restored = json.load(handle)["val_loss"]
+        restored_epoch = min(epochs, key=lambda epoch: abs(losses[epoch] - restored))
+        self.assertEqual(restored_epoch, best)
+        self.assertAllClose(restored, losses[best], atol=1e-5)
+        # Stopped ``patience`` epochs after the best of the whole run, not of the rerun.
+        self.assertEqual(epochs[-1], best + CONFIG.patience)
+        self.assertIn(f"resuming early stopping: best val_loss {losses[best]:.4f} at epoch "
+                      f"{best + 1}, waited {KILL_EPOCH - 1 - best}", resumed.stderr)
+        self.assertFalse(os.path.exists(os.path.join(work_dir, "backup")))
+        self.assertFalse(os.path.exists(os.path.join(work_dir, "early_stopping")))
+
+    def test_fresh_fit_ignores_state_left_without_a_backup(self):
+        """State of an earlier fit in the folder is not this fit's: it is cleared."""
+        work_dir = self.get_temp_dir()
+        stale = os.path.join(work_dir, "early_stopping")
+        os.makedirs(stale)
+        with open(os.path.join(stale, "state.json"), "w") as handle:
+            json.dump({"epoch": 50, "best": 0.0, "best_epoch": 3, "wait": 7,
+                       "stopped_epoch": 0, "weights": None}, handle)
+        verbosity = logging.get_verbosity()  # other tests may have lowered it
+        logging.set_verbosity(logging.INFO)
+        self.addCleanup(logging.set_verbosity, verbosity)
+        model, train, valid = _problem()
+        with self.assertLogs(level="INFO") as logs:
+            logging.info("fit starts")
+            history = trainer.fit(model, train, valid,
+                                  dataclasses.replace(CONFIG, epochs=3, patience=2), work_dir)
+        self.assertFalse(any("resuming" in line for line in logs.output))
+        self.assertLen(history.history["val_loss"], 3)  # a best of 0.0 would have stopped it
+        self.assertFalse(os.path.exists(stale))
+
+
+if __name__ == "__main__":
+    tf.test.main()
