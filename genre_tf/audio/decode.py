@@ -1,8 +1,8 @@
 """Decode an audio file to a mono float32 waveform at a target rate, or say why not.
 
-WAV goes through ``tf.audio.decode_wav``, FLAC/OGG/MP3 through tensorflow-io, and Sun
+WAV goes through ``tf.audio.decode_wav``, FLAC/OGG through tensorflow-io, and MP3, Sun
 ``.au`` (GTZAN's original format) plus anything TF cannot read (24-bit WAV, AIFF) through
-soundfile. Channels are averaged to mono; the rate is converted with soxr (via
+soundfile (see ``params.TF_DECODED_EXTENSIONS`` for why MP3 is not tensorflow-io's). Channels are averaged to mono; the rate is converted with soxr (via
 ``librosa.resample``), which is both faster and more exact than ``tfio.audio.resample``
 (that op delays the signal by 32 samples at 22050 -> 16000 Hz).
 

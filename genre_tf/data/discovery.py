@@ -79,17 +79,20 @@ def _unwrap(root):
     return root
 
 
-def _audio_paths(folder):
-    """Paths under ``folder`` named like audio. A folder so named (``x.wav/``) is one of
-    them and is not searched: decoding then skips it as ``is a directory`` with a
-    warning, where walking past or into it would hide a clip that is not there."""
+def audio_paths(folder, extensions=params.AUDIO_EXTENSIONS):
+    """Sorted paths under ``folder`` named like audio, for training and ``predict.py``
+    alike. A folder so named (``x.wav/``) is one of them and is not searched: decoding
+    then skips it as ``is a directory`` with a warning, where walking past or into it
+    would hide a clip that is not there. Hidden entries (``.git``, macOS ``._x.wav``)
+    are neither returned nor searched."""
     found = []
     for parent, folders, files in os.walk(folder):
-        named = [name for name in folders if is_audio_name(name)]
-        folders[:] = [name for name in folders if name not in named]
+        named = [name for name in folders if is_audio_name(name, extensions)]
+        folders[:] = [name for name in folders
+                      if name not in named and not name.startswith(".")]
         found.extend(os.path.join(parent, name) for name in named + files
-                     if is_audio_name(name))
-    return found
+                     if is_audio_name(name, extensions))
+    return sorted(found)
 
 
 def discover_clips(data_dir):
@@ -119,7 +122,7 @@ def discover_clips(data_dir):
     clips = []
     for label, name in enumerate(class_names):
         clips.extend(Clip(path, label, _song_id(path, root))
-                     for path in _audio_paths(os.path.join(root, name)))
+                     for path in audio_paths(os.path.join(root, name)))
     if not clips:
         raise ValueError(
             f"no audio files found under {root}: expected <root>/<genre>/<clip>"

@@ -4,8 +4,8 @@ A file named on the command line is an input whatever its extension, so the deco
 what is wrong with it instead of it vanishing. A folder is searched recursively for
 entries whose names end in an audio extension (``params.AUDIO_EXTENSIONS``), in sorted
 order so the output of a run is reproducible. An entry named like audio that is a
-folder (``x.wav/``) is still an input, and is then reported (``is a directory``) rather
-than silently passed over; hidden entries (names starting with ``.``: macOS ``._x.wav``
+folder (``x.wav/``) is still an input (not searched), and is then reported (``is a
+directory``) rather than silently passed over; hidden entries (names starting with ``.``: macOS ``._x.wav``
 resource forks, ``.git``) are left out. A folder without any audio is itself reported,
 so a typo in a folder name fails loudly.
 """
@@ -26,14 +26,9 @@ class Input:
 
 
 def search_folder(folder, extensions=params.AUDIO_EXTENSIONS):
-    """Sorted paths under ``folder`` whose names end in an audio extension, folders so
-    named included; hidden entries are neither returned nor searched."""
-    found = []
-    for root, folders, files in os.walk(folder):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        found.extend(os.path.join(root, name) for name in folders + files
-                     if discovery.is_audio_name(name, extensions))
-    return sorted(found)
+    """Sorted paths under ``folder`` named like audio, found as training finds them
+    (``discovery.audio_paths``)."""
+    return discovery.audio_paths(folder, extensions)
 
 
 def collect_inputs(paths, extensions=params.AUDIO_EXTENSIONS):
