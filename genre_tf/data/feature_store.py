@@ -6,7 +6,7 @@ rows go to a store once and every later pass streams them.
 
 A store is one folder per front end and settings (``<cache_dir>/features/<key>``).
 Each shard is ``rows-<id>.tfrecord`` (one ``tf.train.Example`` per clip: its entry key,
-its rows flattened, rows per segment, the decoded length) plus ``rows-<id>.json``: the
+its rows as raw float32 bytes, rows per segment, the decoded length) plus ``rows-<id>.json``: the
 entries it holds, the file's size and SHA-256. Entry keys are content digests (plus the
 song id where the rows depend on it, see ``examples``); labels live outside the store,
 since GTZAN holds byte-identical audio under two genres.
@@ -66,7 +66,9 @@ def _example(key, rows, counts, n_samples):
     feature = tf.train.Feature
     return tf.train.Example(features=tf.train.Features(feature={
         "key": feature(bytes_list=tf.train.BytesList(value=[key.encode()])),
-        "rows": feature(float_list=tf.train.FloatList(value=rows.reshape(-1))),
+        # Raw little-endian float32: ~50x faster to write and parse than a FloatList.
+        "rows": feature(bytes_list=tf.train.BytesList(
+            value=[np.ascontiguousarray(rows, "<f4").tobytes()])),
         "counts": feature(int64_list=tf.train.Int64List(value=counts)),
         "n_samples": feature(int64_list=tf.train.Int64List(value=[n_samples])),
     })).SerializeToString()
@@ -74,7 +76,7 @@ def _example(key, rows, counts, n_samples):
 
 _RECORD_SPEC = {
     "key": tf.io.FixedLenFeature([], tf.string),
-    "rows": tf.io.VarLenFeature(tf.float32),
+    "rows": tf.io.FixedLenFeature([], tf.string),
     "counts": tf.io.VarLenFeature(tf.int64),
     "n_samples": tf.io.FixedLenFeature([], tf.int64),
 }
@@ -83,7 +85,8 @@ _RECORD_SPEC = {
 def parse_record(record, row_shape):
     """``(key, rows [n, *row_shape], counts [parts])`` of one serialised entry."""
     parsed = tf.io.parse_single_example(record, _RECORD_SPEC)
-    rows = tf.reshape(tf.sparse.to_dense(parsed["rows"]), [-1, *row_shape])
+    values = tf.io.decode_raw(parsed["rows"], tf.float32, little_endian=True)
+    rows = tf.reshape(values, [-1, *row_shape])
     return parsed["key"], rows, tf.sparse.to_dense(parsed["counts"])
 
 
@@ -95,7 +98,7 @@ def _verify(shard, index):
 
     def summary(record):
         parsed = tf.io.parse_single_example(record, _RECORD_SPEC)
-        values = parsed["rows"].values
+        values = tf.io.decode_raw(parsed["rows"], tf.float32, little_endian=True)
         return (parsed["key"], tf.size(values),
                 tf.reduce_all(tf.math.is_finite(values)))
 

@@ -233,7 +233,7 @@ class StoredExamples(examples.ExampleSet):
         return self._row_shape
 
     def feature_names(self):
-        return self.frontend.feature_names()
+        return self.frontend.feature_names() if self.frontend else None
 
     def _fits_in_memory(self, songs, segments):
         row_bytes = 4 * int(np.prod(self._row_shape, dtype=np.int64))
