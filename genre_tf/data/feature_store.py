@@ -32,6 +32,8 @@ import tensorflow as tf
 from absl import logging
 
 CLIPS_PER_SHARD = 256
+# The record layout; a shard of another layout (an older genre_tf) is extracted again.
+FORMAT = 2
 _VERIFIED = "verified.json"
 _INDEX_SUFFIX = ".json"
 _SHARD_SUFFIX = ".tfrecord"
@@ -182,6 +184,9 @@ class FeatureStore:
         try:
             with open(index_path) as handle:
                 index = json.load(handle)
+            if index.get("format") != FORMAT:
+                raise ValueError(f"record format {index.get('format')}, this version "
+                                 f"reads {FORMAT}")
             shard = os.path.join(self.folder, index["shard"])
             if not os.path.isfile(shard):
                 raise ValueError("its shard file is missing")
@@ -268,7 +273,8 @@ class ShardWriter:
         shard = self._name + _SHARD_SUFFIX
         path = os.path.join(self.store.folder, shard)
         os.replace(self._temporary, path)
-        index = {"shard": shard, "bytes": os.path.getsize(path), "sha256": _sha256(path),
+        index = {"format": FORMAT, "shard": shard, "bytes": os.path.getsize(path),
+                 "sha256": _sha256(path),
                  "row_shape": list(self.store.row_shape), "entries": self._index}
         _write_atomically(os.path.join(self.store.folder, self._name + _INDEX_SUFFIX),
                           json.dumps(index).encode())

@@ -1,6 +1,7 @@
 """The feature store: whole shards only, damaged shards named, removed and recomputed,
 and concurrent writers (two runs or extraction workers) never expose half a shard."""
 
+import json
 import os
 import subprocess
 import sys
@@ -107,6 +108,16 @@ class FeatureStoreTest(tf.test.TestCase):
     def test_missing_shard_file(self):
         self.assertIn("shard file is missing", self._damage(
             lambda shard, data: os.remove(shard)))
+
+    def test_a_shard_of_another_format_is_extracted_again(self):
+        def older(shard, data):
+            index_path = shard[:-len(".tfrecord")] + ".json"
+            with open(index_path) as handle:
+                index = json.load(handle)
+            del index["format"]
+            with open(index_path, "w") as handle:
+                json.dump(index, handle)
+        self.assertIn("record format None, this version reads", self._damage(older))
 
     def test_non_finite_rows_are_caught_when_verified(self):
         self._write([("bad", np.full((2, 2), np.nan, np.float32), [2])])
