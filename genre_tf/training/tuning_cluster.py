@@ -102,8 +102,9 @@ def role_from_environment(environ):
     missing = [name for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
                if not environ.get(name)]
     if missing:
-        raise ValueError(f"KERASTUNER_ORACLE_IP is set but {' and '.join(missing)} is "
-                         "not: distributed tuning needs the chief's port and a "
+        raise ValueError(f"KERASTUNER_ORACLE_IP is set but {' and '.join(missing)} "
+                         f"{'is' if len(missing) == 1 else 'are'} not: distributed "
+                         "tuning needs the chief's port and a "
                          "KERASTUNER_TUNER_ID (chief, tuner0, tuner1...) per process")
     return TuningRole(environ["KERASTUNER_TUNER_ID"], host,
                       int(environ["KERASTUNER_ORACLE_PORT"]))
