@@ -153,7 +153,7 @@ class TrainCliTest(tf.test.TestCase):
         with open(best) as handle:
             lines = [line for line in handle if line.startswith("--")]
         self.assertEqual(sorted(line.split("=")[0] for line in lines),
-                         ["--dropout", "--hidden_units", "--learning_rate"])
+                         ["--dropout", "--hidden_units", "--learning_rate", "--run_name"])
         self.assertTrue(os.path.isdir(os.path.join(output, "search")))
         tuned = os.path.join(self.work, "tuned_run")
         _train(f"--data_dir={self.data}", f"--output_dir={tuned}", f"--cache_dir={self.cache}",
