@@ -93,34 +93,79 @@ def _header_problem(path, extension):
 _UNKNOWN_DATA_SIZES = (0, 0xFFFFFFFF)
 
 
+class WavLayout:
+    """What a RIFF WAV header says: format tag, channels, rate, bits per sample, bytes
+    per frame, and the data chunk's declared and actually present sizes."""
+    __slots__ = ("format_tag", "channels", "rate", "bits", "frame_bytes", "data_size",
+                 "data_held")
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields.get(name))
+
+
+def wav_layout(path):
+    """The ``WavLayout`` of a RIFF WAV file, or None if it is not one or has no data
+    chunk (the decoder then names the problem). Reads the header only."""
+    with open(path, "rb") as handle:
+        if handle.read(12)[8:12] != b"WAVE":
+            return None
+        file_size = os.fstat(handle.fileno()).st_size
+        layout = WavLayout(frame_bytes=1)
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return None
+            name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if name == b"fmt ":
+                fmt = handle.read(min(size, 16))
+                if len(fmt) >= 16:
+                    (layout.format_tag, layout.channels, layout.rate, _,
+                     frame_bytes, layout.bits) = struct.unpack("<HHIIHH", fmt)
+                    layout.frame_bytes = max(1, frame_bytes)
+                handle.seek(size - len(fmt) + (size & 1), os.SEEK_CUR)
+            elif name == b"data":
+                layout.data_size = size
+                layout.data_held = file_size - handle.tell()
+                return layout
+            else:
+                handle.seek(size + (size & 1), os.SEEK_CUR)
+
+
 def _wav_truncation(path):
     """Why a RIFF WAV holds fewer data bytes than its header declares, or None.
 
     TF's and libsndfile's decoders return the samples that are there without a word, so
     a file cut short by a failed copy would silently train on part of a clip."""
-    with open(path, "rb") as handle:
-        if handle.read(12)[8:12] != b"WAVE":
-            return None
-        file_size = os.fstat(handle.fileno()).st_size
-        frame_bytes = 1
-        while True:
-            chunk = handle.read(8)
-            if len(chunk) < 8:
-                return None  # No data chunk: the decoder names that.
-            name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if name == b"fmt ":
-                fmt = handle.read(min(size, 16))
-                frame_bytes = max(1, struct.unpack("<H", fmt[12:14])[0]) if len(
-                    fmt) >= 14 else 1
-                handle.seek(size - len(fmt) + (size & 1), os.SEEK_CUR)
-            elif name == b"data":
-                held = file_size - handle.tell()
-                if size in _UNKNOWN_DATA_SIZES or held >= size:
-                    return None
-                return (f"truncated: header says {size // frame_bytes} samples, "
-                        f"file holds {held // frame_bytes}")
-            else:
-                handle.seek(size + (size & 1), os.SEEK_CUR)
+    layout = wav_layout(path)
+    if (layout is None or layout.data_size in _UNKNOWN_DATA_SIZES
+            or layout.data_held >= layout.data_size):
+        return None
+    return (f"truncated: header says {layout.data_size // layout.frame_bytes} samples, "
+            f"file holds {layout.data_held // layout.frame_bytes}")
+
+
+_PCM = 1
+
+
+def in_graph_frames(path, sample_rate):
+    """Frames of a WAV that ``tf.audio.decode_wav`` can decode exactly as
+    ``read_waveform`` would, or None: 16-bit PCM at ``sample_rate`` (no resampling),
+    complete, with samples, named ``.wav``. Such files, the common case, decode inside
+    the tf.data graph without Python's GIL; everything else takes ``read_waveform``."""
+    if not path.lower().endswith(".wav") or not os.path.isfile(path):
+        return None
+    try:
+        layout = wav_layout(path)
+    except OSError:
+        return None
+    if (layout is None or layout.format_tag != _PCM or layout.bits != 16
+            or layout.rate != sample_rate or not layout.channels
+            or layout.data_size in _UNKNOWN_DATA_SIZES
+            or layout.data_held < layout.data_size):
+        return None
+    frames = layout.data_size // layout.frame_bytes
+    return frames or None
 
 
 def _content_is_audio(path):
