@@ -57,6 +57,9 @@ def main(argv):
     del argv
     role = tuning_cluster.role_from_environment(os.environ)
     run = cli.run_config(run_name_suffix="_tuning")
+    if run.data.extraction.num_shards > 1:
+        raise ValueError("--num_shards is for train.py's extraction workers; tuner.py "
+                         "tunes on a store they filled (same --cache_dir)")
     if role.writes_outputs:
         cli.write_flags_file(f"{run.output_dir}/flags.txt", extra_modules=[sys.argv[0]])
     system = systems.System(run.system)
@@ -64,7 +67,7 @@ def main(argv):
     split = splits.make_splits(run.splits, examples.song_ids, examples.song_labels,
                                run.seed)[0]
     best = tuning.tune(system, examples, tuning.tuning_songs(split), run.training,
-                       tuning_config(), run.output_dir, role)
+                       tuning_config(), run.output_dir, role, overwrite=run.overwrite)
     if best is None:
         print(f"{role.tuner_id}: no trials left; the chief writes best.flags")
         return

@@ -113,7 +113,7 @@ def measure_rows(work, n):
                 (_ROWS_PER_CLIP, _ROW_WIDTH), np.float32)
             writer.add(f"{k:040x}", rows, [_ROWS_PER_CLIP], 16000 * 60)
     written = time.perf_counter()
-    segment = stored_examples._StoredSegment(  # pylint: disable=protected-access
+    segment = stored_examples.StoredSegment(
         store, [f"{k:040x}" for k in range(n)], [[_ROWS_PER_CLIP]] * n)
     data = stored_examples.StoredExamples(
         {stored_examples.SONG: segment}, [f"clip{k}" for k in range(n)],

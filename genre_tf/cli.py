@@ -14,7 +14,7 @@ from genre_tf import config, systems
 from genre_tf import flags as project_flags
 from genre_tf.audio import synthetic
 from genre_tf.backbones import BackboneConfig
-from genre_tf.data import examples, excerpts, stored_examples
+from genre_tf.data import examples, excerpts, extraction
 from genre_tf.features import spectrograms, statistics
 from genre_tf.flags import FLAGS
 from genre_tf.frontends import spectrogram
@@ -91,7 +91,7 @@ def example_config():
 
 
 def extraction_slice():
-    return stored_examples.ExtractionSlice(FLAGS.num_shards, FLAGS.shard_index)
+    return extraction.ExtractionSlice(FLAGS.num_shards, FLAGS.shard_index)
 
 
 def data_config():

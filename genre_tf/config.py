@@ -5,7 +5,7 @@ configurations). ``genre_tf.cli`` builds them from flags; nothing below it reads
 import dataclasses
 
 from genre_tf.data import examples as examples_lib
-from genre_tf.data import stored_examples
+from genre_tf.data import extraction as extraction_lib
 from genre_tf.systems import SystemConfig
 from genre_tf.training.trainer import TrainConfig
 
@@ -25,7 +25,7 @@ class DataConfig:
     features_csv: str = None
     synthetic_demo: bool = False
     examples: examples_lib.ExampleConfig = examples_lib.ExampleConfig()
-    extraction: stored_examples.ExtractionSlice = stored_examples.ExtractionSlice()
+    extraction: extraction_lib.ExtractionSlice = extraction_lib.ExtractionSlice()
 
     @property
     def source(self):

@@ -33,7 +33,7 @@ def _finish(process):
 
 def _stores(cache):
     """{store name: {key: rows}} of every store under ``cache``."""
-    root = os.path.join(cache, "features")
+    root = os.path.join(cache, "features", f"v{feature_store.FORMAT}")
     found = {}
     for name in sorted(os.listdir(root)):
         store = feature_store.FeatureStore(os.path.join(root, name))
@@ -70,7 +70,8 @@ class ExtractionWorkersTest(tf.test.TestCase):
             for key, rows in whole[name].items():
                 self.assertAllClose(split[name][key], rows, rtol=1e-5, atol=1e-5)
         # Each worker wrote its own shards: the union came from both.
-        shards = [f for f in os.listdir(os.path.join(shared, "features", sorted(split)[0]))
+        shards = [f for f in os.listdir(os.path.join(
+            shared, "features", f"v{feature_store.FORMAT}", sorted(split)[0]))
                   if f.endswith(".tfrecord")]
         self.assertLen(shards, 2)
 

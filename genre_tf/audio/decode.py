@@ -108,8 +108,9 @@ def wav_layout(path):
     """The ``WavLayout`` of a RIFF WAV file, or None if it is not one or has no data
     chunk (the decoder then names the problem). Reads the header only."""
     with open(path, "rb") as handle:
-        if handle.read(12)[8:12] != b"WAVE":
-            return None
+        head = handle.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None  # RIFX (big-endian) and RF64 are left to the decoders
         file_size = os.fstat(handle.fileno()).st_size
         layout = WavLayout(frame_bytes=1)
         while True:

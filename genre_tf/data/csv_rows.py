@@ -30,7 +30,7 @@ def read_rows(path, columns, what, header):
       ValueError: no header naming ``columns``, a header with no rows under it, or a row
         with more cells than the header (its cells would land in the wrong columns).
     """
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # Excel writes a BOM
         reader = csv.DictReader(handle)
         if not set(columns) <= set(reader.fieldnames or ()):
             raise ValueError(f"{path}: {what} needs a header with columns {header}")

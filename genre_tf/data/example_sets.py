@@ -5,23 +5,18 @@ feature store (``stored_examples``); those that draw new random crops every epoc
 recomputed from audio (``examples.StreamedExamples``).
 """
 
-from genre_tf.data import examples, stored_examples
+from genre_tf.data import examples, extraction
 
 
 def build_examples(index, frontend, config, report=None,
-                   extraction_slice=stored_examples.ExtractionSlice()):
+                   extraction_slice=extraction.ExtractionSlice()):
     """The examples of every usable clip of ``index`` through ``frontend``.
 
     Returns None for one extraction worker of several (it extracts its slice only).
     """
     if frontend.cacheable:
-        return stored_examples.extract(index, frontend, config, report, extraction_slice)
+        return extraction.extract(index, frontend, config, report, extraction_slice)
     if extraction_slice.num_shards > 1:
         raise ValueError(f"--num_shards: the {frontend.key} front end streams its "
                          "examples from audio; there is nothing to extract")
     return examples.StreamedExamples(index, frontend, config, report)
-
-
-def rows_from_audio(index, frontend, config, report=None):
-    """The stored examples of ``index`` as in-memory ``RowExamples`` (small corpora)."""
-    return stored_examples.extract(index, frontend, config, report).to_rows()

@@ -36,6 +36,7 @@ from genre_tf.data import excerpts, file_digests, pipeline
 from genre_tf.frontends import base
 
 SONG, TRAIN_EXCERPT, EVAL_EXCERPT = 0, 1, 2
+SEGMENT_NAMES = {SONG: "song", TRAIN_EXCERPT: "train_excerpt", EVAL_EXCERPT: "eval_excerpt"}
 # Songs whose images estimate a CNN head's standardisation.
 _HEAD_SAMPLE_SONGS = 64
 # Songs' worth of streamed examples in the training shuffle buffer (songs already arrive

@@ -21,47 +21,24 @@ Safety:
 - a killed extraction loses at most the shard it was writing (``CLIPS_PER_SHARD``).
 """
 
-import hashlib
 import json
 import os
-import tempfile
+import time
 import uuid
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from genre_tf import files
+
 CLIPS_PER_SHARD = 256
+_LEFTOVER_SECONDS = 24 * 3600
 # The record layout; a shard of another layout (an older genre_tf) is extracted again.
 FORMAT = 2
 _VERIFIED = "verified.json"
 _INDEX_SUFFIX = ".json"
 _SHARD_SUFFIX = ".tfrecord"
-
-
-def _write_atomically(path, data):
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _stamp(path):
-    stat = os.stat(path)
-    return [stat.st_size, stat.st_mtime_ns]
 
 
 def _example(key, rows, counts, n_samples):
@@ -84,35 +61,47 @@ _RECORD_SPEC = {
 }
 
 
+def parse_raw_record(record):
+    """``(key, raw rows, counts [parts])`` of one serialised entry; the rows stay bytes
+    until ``decode_rows``, so records a split does not need are never decoded."""
+    parsed = tf.io.parse_single_example(record, _RECORD_SPEC)
+    return parsed["key"], parsed["rows"], tf.sparse.to_dense(parsed["counts"])
+
+
+def decode_rows(raw_rows, row_shape):
+    """float32 ``[n, *row_shape]`` from an entry's raw rows."""
+    values = tf.io.decode_raw(raw_rows, tf.float32, little_endian=True)
+    return tf.reshape(values, [-1, *row_shape])
+
+
 def parse_record(record, row_shape):
     """``(key, rows [n, *row_shape], counts [parts])`` of one serialised entry."""
-    parsed = tf.io.parse_single_example(record, _RECORD_SPEC)
-    values = tf.io.decode_raw(parsed["rows"], tf.float32, little_endian=True)
-    rows = tf.reshape(values, [-1, *row_shape])
-    return parsed["key"], rows, tf.sparse.to_dense(parsed["counts"])
+    key, raw_rows, counts = parse_raw_record(record)
+    return key, decode_rows(raw_rows, row_shape), counts
 
 
 def _verify(shard, index):
     """Raises ValueError unless the shard is exactly what its index describes: its
-    SHA-256, every record's CRC (TFRecord checks them on read), keys, sizes, finite."""
-    if _sha256(shard) != index["sha256"]:
+    SHA-256, every record's CRC (TFRecord checks them on read), one record per key,
+    sizes, finite rows."""
+    if files.hash_file(shard, "sha256") != index["sha256"]:
         raise ValueError("SHA-256 does not match its index")
 
     def summary(record):
-        parsed = tf.io.parse_single_example(record, _RECORD_SPEC)
-        values = tf.io.decode_raw(parsed["rows"], tf.float32, little_endian=True)
-        return (parsed["key"], tf.size(values),
-                tf.reduce_all(tf.math.is_finite(values)))
+        key, raw_rows, _ = parse_raw_record(record)
+        values = tf.io.decode_raw(raw_rows, tf.float32, little_endian=True)
+        return key, tf.size(values), tf.reduce_all(tf.math.is_finite(values))
 
     row_size = int(np.prod(index["row_shape"], dtype=np.int64))
     expected = {key: int(sum(counts)) * row_size
                 for key, (counts, _) in index["entries"].items()}
-    seen = {}
+    seen, records = {}, 0
     for key, size, finite in tf.data.TFRecordDataset(shard).map(summary).as_numpy_iterator():
         if not finite:
             raise ValueError(f"non-finite rows in entry {key.decode()}")
         seen[key.decode()] = int(size)
-    if seen != expected:
+        records += 1
+    if seen != expected or records != len(expected):
         raise ValueError("its records do not match its index")
 
 
@@ -143,6 +132,7 @@ class FeatureStore:
         """{key: Entry} of every verified shard (verifying new ones first)."""
         if self._entries is None:
             self._entries = {}
+            self._clean_leftovers()
             verified = self._read_verified()
             changed = False
             for name in sorted(os.listdir(self.folder)):
@@ -152,15 +142,15 @@ class FeatureStore:
                         continue
                     if self.row_shape is None:
                         self.row_shape = tuple(index["row_shape"])
-                    changed |= verified.get(index["shard"]) != _stamp(
+                    changed |= verified.get(index["shard"]) != files.stamp(
                         os.path.join(self.folder, index["shard"]))
-                    verified[index["shard"]] = _stamp(
+                    verified[index["shard"]] = files.stamp(
                         os.path.join(self.folder, index["shard"]))
                     for key, (counts, n_samples) in index["entries"].items():
                         self._entries.setdefault(key, Entry(index["shard"], counts,
                                                             n_samples))
             if changed:
-                _write_atomically(os.path.join(self.folder, _VERIFIED),
+                files.write_atomically(os.path.join(self.folder, _VERIFIED),
                                   json.dumps(verified).encode())
         return self._entries
 
@@ -178,15 +168,19 @@ class FeatureStore:
             return {}
 
     def _load_index(self, name, verified):
-        """A shard's index, or None (with a warning, the shard removed) if it fails."""
+        """A shard's index, or None: a shard of another format is left alone (another
+        genre_tf version may share the cache); one that is damaged is named in a
+        warning and removed, so its clips are extracted again; one that cannot be read
+        now (an I/O error) is skipped for this run."""
         index_path = os.path.join(self.folder, name)
         index = None
         try:
             with open(index_path) as handle:
                 index = json.load(handle)
             if index.get("format") != FORMAT:
-                raise ValueError(f"record format {index.get('format')}, this version "
-                                 f"reads {FORMAT}")
+                logging.warning("%s: record format %s, this version reads %s; ignored",
+                                index_path, index.get("format"), FORMAT)
+                return None
             shard = os.path.join(self.folder, index["shard"])
             if not os.path.isfile(shard):
                 raise ValueError("its shard file is missing")
@@ -196,9 +190,10 @@ class FeatureStore:
             if self.row_shape and tuple(index["row_shape"]) != self.row_shape:
                 raise ValueError(f"rows of shape {index['row_shape']}, expected "
                                  f"{list(self.row_shape)}")
-            if verified.get(index["shard"]) != _stamp(shard):
+            if verified.get(index["shard"]) != files.stamp(shard):
                 _verify(shard, index)
-        except Exception as error:  # pylint: disable=broad-except
+        except (ValueError, KeyError, TypeError, tf.errors.DataLossError,
+                tf.errors.InvalidArgumentError) as error:
             reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
             held = (len(index["entries"]) if isinstance(index, dict)
                     and isinstance(index.get("entries"), dict) else "its")
@@ -206,7 +201,27 @@ class FeatureStore:
                             "extracted again", index_path, reason, held)
             self._remove(index_path)
             return None
+        except (OSError, tf.errors.OpError) as error:
+            logging.warning("%s: cannot be read now (%s); its clips are extracted again",
+                            index_path, str(error).splitlines()[0][:200])
+            return None
         return index
+
+    def _clean_leftovers(self):
+        """Removes what killed writers left: temporary files and shards whose index was
+        never written, once they are a day old (a live writer finishes long before)."""
+        now = time.time()
+        names = set(os.listdir(self.folder))
+        for name in names:
+            orphan = name.endswith(_SHARD_SUFFIX) and (
+                name[:-len(_SHARD_SUFFIX)] + _INDEX_SUFFIX) not in names
+            if name.endswith(".tmp") or orphan:
+                path = os.path.join(self.folder, name)
+                try:
+                    if now - os.path.getmtime(path) > _LEFTOVER_SECONDS:
+                        os.remove(path)
+                except OSError:
+                    pass
 
     def _remove(self, index_path):
         for path in (index_path, index_path[:-len(_INDEX_SUFFIX)] + _SHARD_SUFFIX):
@@ -226,7 +241,7 @@ class FeatureStore:
                 self._entries.setdefault(key, Entry(shard, counts, n_samples))
         verified = self._read_verified()  # Another writer's update may be lost: it is
         verified[shard] = stamp           # then verified once more, nothing worse.
-        _write_atomically(os.path.join(self.folder, _VERIFIED),
+        files.write_atomically(os.path.join(self.folder, _VERIFIED),
                           json.dumps(verified).encode())
 
 
@@ -252,6 +267,8 @@ class ShardWriter:
         if self._writer is None:
             self._open()
         counts = [int(c) for c in counts]
+        if key in self._index:
+            return  # one record per key (the same content under two names)
         self._writer.write(_example(key, rows, counts, int(n_samples)))
         self._index[key] = [counts, int(n_samples)]
         if len(self._index) >= self.clips_per_shard:
@@ -274,8 +291,8 @@ class ShardWriter:
         path = os.path.join(self.store.folder, shard)
         os.replace(self._temporary, path)
         index = {"format": FORMAT, "shard": shard, "bytes": os.path.getsize(path),
-                 "sha256": _sha256(path),
+                 "sha256": files.hash_file(path, "sha256"),
                  "row_shape": list(self.store.row_shape), "entries": self._index}
-        _write_atomically(os.path.join(self.store.folder, self._name + _INDEX_SUFFIX),
+        files.write_atomically(os.path.join(self.store.folder, self._name + _INDEX_SUFFIX),
                           json.dumps(index).encode())
-        self.store._added(shard, self._index, _stamp(path))  # pylint: disable=protected-access
+        self.store._added(shard, self._index, files.stamp(path))  # pylint: disable=protected-access

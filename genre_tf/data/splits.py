@@ -124,11 +124,13 @@ def song_lookup(song_ids):
     """{name: song index}: each song by its id and, where no other song shares it, by
     its stem. Lists name relative paths (``blues/blues.00012``), which are audio songs'
     ids, while a features table's ids are stems (``blues.00012``)."""
+    lookup = {song: i for i, song in enumerate(song_ids)}
+    if any("/" in song for song in song_ids):
+        return lookup  # audio: ids are paths; a stem could match another folder's song
     by_stem = collections.defaultdict(list)
     for i, song in enumerate(song_ids):
         by_stem[_stem(song)].append(i)
-    lookup = {stem: found[0] for stem, found in by_stem.items() if len(found) == 1}
-    lookup.update((song, i) for i, song in enumerate(song_ids))
+    lookup.update((stem, found[0]) for stem, found in by_stem.items() if len(found) == 1)
     return lookup
 
 

@@ -5,15 +5,13 @@ import os
 
 import numpy as np
 
+from genre_tf import files
+
 
 def write_json(path, payload):
     """Writes ``payload`` as indented JSON, atomically (a crash leaves no half file)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=False)
-        handle.write("\n")
-    os.replace(temporary, path)
+    files.write_atomically(
+        path, (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode())
 
 
 def read_json(path):

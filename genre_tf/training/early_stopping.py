@@ -16,17 +16,10 @@ import keras
 import numpy as np
 from absl import logging
 
+from genre_tf import files
+
 STATE_FILE = "state.json"
 WEIGHTS_PREFIX = "best_weights."  # + the best epoch + ".npz"
-
-
-def _write_atomically(path, write):
-    """``write(handle)`` into a temporary file renamed onto ``path``: a kill leaves the
-    old file or the new one, never half of one."""
-    temporary = path + ".tmp"
-    with open(temporary, "wb") as handle:
-        write(handle)
-    os.replace(temporary, path)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -73,12 +66,12 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         if self.best_weights is not None:
             weights_file = f"{WEIGHTS_PREFIX}{self.best_epoch:05d}.npz"
             if weights_changed:
-                _write_atomically(os.path.join(self.state_dir, weights_file),
+                files.write_atomically(os.path.join(self.state_dir, weights_file),
                                   lambda handle: np.savez(handle, *self.best_weights))
         state = {"epoch": epoch, "best": None if self.best is None else float(self.best),
                  "best_epoch": self.best_epoch, "wait": self.wait,
                  "stopped_epoch": self.stopped_epoch, "weights": weights_file}
-        _write_atomically(os.path.join(self.state_dir, STATE_FILE),
+        files.write_atomically(os.path.join(self.state_dir, STATE_FILE),
                           lambda handle: handle.write(json.dumps(state).encode()))
         if weights_changed:  # only now is the previous best no longer referenced
             for path in glob.glob(os.path.join(self.state_dir, WEIGHTS_PREFIX + "*")):

@@ -1,8 +1,8 @@
 """A run folder holds one run, so its metrics never mix with another run's leftovers.
 
 A run's identity is what its numbers depend on: every setting that changes a result
-(system, examples, splits, training, seed, data source) and a digest of its data's
-content. ``run.json`` records it. A rerun with the same identity resumes (finished
+(system, examples, splits, training, seed) and a digest of its data's content (not its
+path: moved data is the same data). ``run.json`` records it. A rerun with the same identity resumes (finished
 splits are reused, an interrupted one continues); a folder that holds another run, or
 outputs of a run that recorded no identity, is refused with the differences named,
 unless ``--overwrite`` clears the run's outputs first. Export settings are not part of
@@ -35,13 +35,14 @@ class RunFolderError(ValueError):
 
 def settings_identity(run):
     """The settings of ``run`` that change its numbers, as JSON-comparable data."""
+    training = dataclasses.asdict(run.training)
+    del training["log_every_epochs"]  # how much it says, not what it computes
     return json.loads(json.dumps({
         "system": dataclasses.asdict(run.system),
-        "data_source": run.data.source,
         "synthetic_demo": run.data.synthetic_demo,
         "examples": run.data.examples.identity(),
         "splits": dataclasses.asdict(run.splits),
-        "training": dataclasses.asdict(run.training),
+        "training": training,
         "seed": run.seed,
     }, default=str))
 

@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from genre_tf import files
+
 SCORES_FILE = "scores.json"
 
 
@@ -69,9 +71,9 @@ class TrialRecord:
     def save(self, folder):
         """Writes ``scores.json`` in the trial's folder; returns its path."""
         path = os.path.join(folder, SCORES_FILE)
-        with open(path, "w") as handle:
-            json.dump({**dataclasses.asdict(self), "score": self.score}, handle,
-                      indent=1, default=str)
+        files.write_atomically(path, json.dumps(
+            {**dataclasses.asdict(self), "score": self.score}, indent=1,
+            default=str).encode())  # a kill mid-write must not break the search's end
         return path
 
 

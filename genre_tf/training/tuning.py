@@ -226,7 +226,7 @@ TUNERS = {"random": CrossValidatedRandomSearch, "bayesian": CrossValidatedBayesi
 
 
 def tune(system, examples, songs, training, config, output_dir,
-         role=tuning_cluster.TuningRole()):
+         role=tuning_cluster.TuningRole(), overwrite=False):
     """Searches the system's hyperparameters on ``songs`` by inner cross-validation.
 
     Args:
@@ -237,6 +237,7 @@ def tune(system, examples, songs, training, config, output_dir,
       config: a ``TuningConfig``.
       output_dir: the search folder's parent.
       role: this process's ``tuning_cluster.TuningRole``.
+      overwrite: start the search afresh (``--overwrite``); otherwise it resumes.
 
     Returns:
       The best values as ``{flag name: value}``, or None on a worker (the chief has
@@ -249,6 +250,7 @@ def tune(system, examples, songs, training, config, output_dir,
         inner_splits=inner_splits(songs, examples.song_labels, config.inner_folds,
                                   config.seed),
         seed=config.seed, directory=output_dir, project_name=PROJECT_NAME,
+        overwrite=overwrite and role.writes_outputs,  # workers never clear the search
         **tuner_class.budget(config))
     logging.info("Tuning (%s, %s) on %d songs, %s; objective %s", config.tuner,
                  role.describe(), len(songs),

@@ -194,15 +194,16 @@ class FeatureTableTest(tf.test.TestCase):
         report = pipeline.DecodeReport()
         frontend = feature_stats.FeatureStatsFrontEnd(config)
         example_config = examples.ExampleConfig(cache_dir=cache)
-        table = example_sets.rows_from_audio(index, frontend, example_config, report)
+        table = example_sets.build_examples(index, frontend, example_config,
+                                            report).to_rows()
         self.assertEqual(table.features.shape, (6, len(statistics.feature_names(config))))
         self.assertLen(report.skipped, 1)
         self.assertNotIn("jazz/jazz.00009", table.song_ids)
         self.assertAllEqual(table.song_labels, [0, 0, 1, 1, 2, 2])
-        stores = [name for name in os.listdir(os.path.join(cache, "features"))]
+        root = os.path.join(cache, "features", f"v{feature_store.FORMAT}")
         self.assertLen(feature_store.FeatureStore(
-            os.path.join(cache, "features", stores[0])).entries(), 6)
-        again = example_sets.rows_from_audio(index, frontend, example_config)
+            os.path.join(root, os.listdir(root)[0])).entries(), 6)
+        again = example_sets.build_examples(index, frontend, example_config).to_rows()
         self.assertAllClose(again.features, table.features)
 
     def test_class_left_without_decodable_clips_is_an_error(self):
@@ -213,8 +214,8 @@ class FeatureTableTest(tf.test.TestCase):
         frontend = feature_stats.FeatureStatsFrontEnd(
             statistics.FeatureConfig(window_sizes=(512,), tempo=False))
         with self.assertRaisesRegex(ValueError, "classes with no usable decoded clips.*jazz"):
-            example_sets.rows_from_audio(discovery.discover_clips(root), frontend,
-                                         examples.ExampleConfig())
+            example_sets.build_examples(discovery.discover_clips(root), frontend,
+                                         examples.ExampleConfig()).to_rows()
 
     def test_table_from_csv_groups_segments_by_song(self):
         path = os.path.join(self.get_temp_dir(), "features_3_sec.csv")

@@ -109,15 +109,36 @@ class FeatureStoreTest(tf.test.TestCase):
         self.assertIn("shard file is missing", self._damage(
             lambda shard, data: os.remove(shard)))
 
-    def test_a_shard_of_another_format_is_extracted_again(self):
-        def older(shard, data):
-            index_path = shard[:-len(".tfrecord")] + ".json"
-            with open(index_path) as handle:
-                index = json.load(handle)
-            del index["format"]
-            with open(index_path, "w") as handle:
-                json.dump(index, handle)
-        self.assertIn("record format None, this version reads", self._damage(older))
+    def test_a_shard_of_another_format_is_left_alone(self):
+        self._write(self._entries(2))
+        index_path = [os.path.join(self.folder, f) for f in os.listdir(self.folder)
+                      if f.startswith("rows-") and f.endswith(".json")][0]
+        with open(index_path) as handle:
+            index = json.load(handle)
+        index["format"] = 1
+        with open(index_path, "w") as handle:
+            json.dump(index, handle)
+        with self.assertLogs(level="WARNING") as logs:
+            self.assertEmpty(self._reopen().entries())
+        self.assertIn("record format 1, this version reads", logs.output[0])
+        self.assertTrue(os.path.isfile(index_path))  # another version may still use it
+
+    def test_leftovers_of_killed_writers_are_removed_after_a_day(self):
+        self._write(self._entries(1))
+        old, fresh = (os.path.join(self.folder, name) for name in
+                      ("rows-dead.tfrecord.tmp", "rows-orphan.tfrecord"))
+        for path in (old, fresh):
+            with open(path, "wb") as handle:
+                handle.write(b"half")
+        os.utime(old, (0, 0))
+        self.assertLen(self._reopen().entries(), 1)
+        self.assertFalse(os.path.exists(old))
+        self.assertTrue(os.path.exists(fresh))  # may be a live writer's
+
+    def test_one_record_per_key(self):
+        rows = np.ones((2, 2), np.float32)
+        self._write([("same", rows, [2]), ("same", 2 * rows, [2])])
+        self.assertAllEqual(_read_all(self._reopen())["same"], rows)
 
     def test_non_finite_rows_are_caught_when_verified(self):
         self._write([("bad", np.full((2, 2), np.nan, np.float32), [2])])
