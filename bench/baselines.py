@@ -278,13 +278,13 @@ def summarise(split_rows, names):
                      for n in names if n != HEAD}
 
 
-def describe_run(run, system, examples, n_splits, first, baselines, use_valid):
+def describe_run(name, run, examples, n_splits, first, baselines, use_valid):
     """The table's heading: data, splits, which rows each side learns from, models."""
     fitted_on = "train+valid" if use_valid else "train"
     pooled = (f"; pooled: {first['n_fit_rows' + _POOLED]} rows"
               if "n_fit_rows" + _POOLED in first else "")
     return "\n".join([
-        f"{system.run_name()} on {run.data.source}: {len(examples.song_ids)} songs, "
+        f"{name} on {run.data.source}: {len(examples.song_ids)} songs, "
         f"{len(examples.class_names)} classes, {n_splits} {run.splits.kind} splits (seed "
         f"{run.seed}); song-level accuracy, mean-probability vote",
         f"head: {'from ' + FLAGS.metrics if FLAGS.metrics else 'trained here'}, on "
@@ -338,8 +338,9 @@ def main(argv):
                                        FLAGS.baselines_use_valid)
     names = [n for n in split_rows[0] if n == HEAD or n.split(_POOLED)[0] in baselines]
     summary, comparisons = summarise(split_rows, names)
+    name = FLAGS.run_name or system.run_name()
     table = format_table(
-        describe_run(run, system, examples, len(splits), split_rows[0], baselines,
+        describe_run(name, run, examples, len(splits), split_rows[0], baselines,
                      FLAGS.baselines_use_valid), names, split_rows, summary, comparisons)
     seconds = {"examples": round(extracted - started, 1),
                **{n: round(s, 1) for n, s in seconds.items()},
@@ -348,7 +349,7 @@ def main(argv):
     print("seconds: " + ", ".join(f"{n} {s:g}" for n, s in seconds.items()))
     path = os.path.join(run.output_dir, RESULT_FILE)
     report.write_json(path, {
-        "name": system.run_name(), "data_source": run.data.source,
+        "name": name, "data_source": run.data.source,
         "n_songs": len(examples.song_ids), "class_names": list(examples.class_names),
         "head_source": FLAGS.metrics or "trained here (experiment.run_split)",
         "baselines_fit_on": "train+valid" if FLAGS.baselines_use_valid else "train",
