@@ -1,5 +1,6 @@
-"""What every benchmark shares: quiet TF, the project on sys.path, the project's flags
-(``--data_dir`` defaults to ../shared/data/gtzan_mini here), sampling and timing.
+"""What every benchmark shares: quiet TF (``console.import_tensorflow``), the project on
+sys.path, the project's flags (``--data_dir`` defaults to ../shared/data/gtzan_mini
+here), sampling and timing.
 
 Import it first in a benchmark script (before TensorFlow).
 """
@@ -11,6 +12,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from genre_tf import console  # noqa: E402
+
+console.import_tensorflow()  # before anything imports TF: keeps its C++ start-up noise out
 
 from absl import flags  # noqa: E402
 
