@@ -84,3 +84,16 @@ def run_train(*args, script="train.py"):
     if result.returncode:
         raise AssertionError(result.stdout + result.stderr[-4000:])
     return result
+
+
+def two_class_rows(shift=0.0):
+    """In-memory examples: two well separated classes of 4 one-row songs; ``shift``
+    changes song 0's content only (same names, other data)."""
+    from genre_tf.data import examples  # pylint: disable=import-outside-toplevel
+    features = np.repeat(np.asarray([[0.0], [5.0]], np.float32), 4, axis=0)
+    features[0] += shift
+    n = len(features)
+    return examples.RowExamples(
+        features, np.arange(n), np.full(n, examples.SONG), np.full(n, -1),
+        [f"{'ab'[i // 4]}/{'ab'[i // 4]}.{i:05d}" for i in range(n)], np.arange(n) // 4,
+        ["a", "b"])

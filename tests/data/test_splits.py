@@ -116,13 +116,14 @@ class FixedSplitTest(tf.test.TestCase):
             with self.assertRaisesRegex(ValueError, rf"{empty}\.txt: none of its songs"):
                 splits.fixed_split(song_ids, lists, np.zeros(3, int))
 
-    def test_paths_win_and_shared_stems_match_only_by_path(self):
-        song_ids = ["a/x", "b/x", "c/y", "d/z"]
-        lookup = splits.song_lookup(song_ids)
-        self.assertEqual(lookup["a/x"], 0)
-        self.assertEqual(lookup["b/x"], 1)
-        self.assertNotIn("x", lookup)  # two songs are called x
-        self.assertEqual(lookup["y"], 2)
+    def test_audio_ids_match_by_path_and_table_ids_by_unique_stem(self):
+        audio = splits.song_lookup(["a/x", "b/x", "c/y", "d/z"])
+        self.assertEqual(audio["a/x"], 0)
+        self.assertEqual(audio["b/x"], 1)
+        self.assertNotIn("y", audio)  # a list's "y" could be another folder's song
+        table = splits.song_lookup(["x.00001", "x.00002", "y.00003"])
+        self.assertEqual(table["x.00001"], 0)
+        self.assertEqual(table["y.00003"], 2)
 
     def test_list_line_without_extension_keeps_its_number(self):
         path = os.path.join(self.get_temp_dir(), "list.txt")

@@ -7,20 +7,10 @@ import tensorflow as tf
 from absl import logging
 
 from genre_tf import config, systems
-from genre_tf.data import examples, splits
+from genre_tf.data import splits
 from genre_tf.models import heads
 from genre_tf.training import experiment, trainer
-
-
-def _rows(shift):
-    """Two well separated classes of 4 songs, one row each; ``shift`` moves song 0."""
-    features = np.repeat(np.asarray([[0.0], [5.0]], np.float32), 4, axis=0)
-    features[0] += shift
-    n = len(features)
-    return examples.RowExamples(
-        features, np.arange(n), np.full(n, examples.SONG), np.full(n, -1),
-        [f"{'ab'[i // 4]}/{'ab'[i // 4]}.{i:05d}" for i in range(n)], np.arange(n) // 4,
-        ["a", "b"])
+from tests import fixtures
 
 
 class SplitReuseTest(tf.test.TestCase):
@@ -41,20 +31,20 @@ class SplitReuseTest(tf.test.TestCase):
                                   np.asarray([], np.int64), np.asarray([0, 4]))
 
     def test_data_digest_follows_content_not_names(self):
-        same, again, changed = _rows(0.0), _rows(0.0), _rows(1.0)
+        same, again, changed = fixtures.two_class_rows(0.0), fixtures.two_class_rows(0.0), fixtures.two_class_rows(1.0)
         songs = np.arange(8)
         self.assertEqual(same.data_digest(songs), again.data_digest(songs))
         self.assertNotEqual(same.data_digest(songs), changed.data_digest(songs))
         self.assertEqual(same.data_digest(songs[1:]), changed.data_digest(songs[1:]))
 
     def test_rerun_on_changed_audio_with_the_same_names_trains_again(self):
-        first = experiment.run_split(self.system, _rows(0.0), self.split, 0, self.run)
+        first = experiment.run_split(self.system, fixtures.two_class_rows(0.0), self.split, 0, self.run)
         with self.assertLogs(level="INFO") as logs:
-            reused = experiment.run_split(self.system, _rows(0.0), self.split, 0, self.run)
+            reused = experiment.run_split(self.system, fixtures.two_class_rows(0.0), self.split, 0, self.run)
         self.assertTrue(any("already done" in line for line in logs.output))
         self.assertEqual(reused["identity"], first["identity"])
         with self.assertLogs(level="INFO") as logs:
-            fresh = experiment.run_split(self.system, _rows(3.0), self.split, 0, self.run)
+            fresh = experiment.run_split(self.system, fixtures.two_class_rows(3.0), self.split, 0, self.run)
         self.assertFalse(any("already done" in line for line in logs.output))
         self.assertTrue(any("holds another split" in line for line in logs.output))
         self.assertNotEqual(fresh["identity"]["data"], first["identity"]["data"])

@@ -4,13 +4,12 @@ nothing of the earlier run beside the new one."""
 import os
 import shutil
 
-import numpy as np
 import tensorflow as tf
 
 from genre_tf import config, systems
-from genre_tf.data import examples
 from genre_tf.models import heads
 from genre_tf.training import experiment, run_folder, trainer
+from tests import fixtures
 
 _LEFTOVERS = ("metrics.json", "split_0/result.json", "split_2/result.json",
               "saved_model/saved_model.pb", "model.tflite", "flags.txt")
@@ -24,16 +23,6 @@ def _run(output_dir, epochs=2, overwrite=False, folds=2):
         training=trainer.TrainConfig(epochs=epochs, patience=0, log_every_epochs=0,
                                      batch_size=4),
         export=config.ExportConfig(final_fit=False), overwrite=overwrite)
-
-
-def _rows(shift):
-    """Two classes of 4 one-row songs; ``shift`` changes song 0's content only."""
-    features = np.repeat(np.asarray([[0.0], [5.0]], np.float32), 4, axis=0)
-    features[0] += shift
-    n = len(features)
-    return examples.RowExamples(
-        features, np.arange(n), np.full(n, examples.SONG), np.full(n, -1),
-        [f"{'ab'[i // 4]}/{i:05d}" for i in range(n)], np.arange(n) // 4, ["a", "b"])
 
 
 def _folder(run):
@@ -112,10 +101,10 @@ class ExperimentRunFolderTest(tf.test.TestCase):
         output = os.path.join(self.get_temp_dir(), "experiment")
         build = experiment.build_examples
         try:
-            experiment.build_examples = lambda system, data: _rows(0.0)
+            experiment.build_examples = lambda system, data: fixtures.two_class_rows(0.0)
             experiment.run_experiment(_run(output))
             self.assertTrue(os.path.isfile(os.path.join(output, "split_1", "result.json")))
-            experiment.build_examples = lambda system, data: _rows(3.0)
+            experiment.build_examples = lambda system, data: fixtures.two_class_rows(3.0)
             with self.assertRaisesRegex(run_folder.RunFolderError, "other data"):
                 experiment.run_experiment(_run(output))
             result = experiment.run_experiment(_run(output, overwrite=True))
