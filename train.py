@@ -6,6 +6,10 @@
 
 Outputs land in saved_models/<run_name>/: metrics.json, confusion_matrix.png, one folder
 per split (history, TensorBoard logs, result.json) and saved_model/.
+
+    TF_CONFIG=... python train.py --flagfile=mlp.flags --distribution=multi_worker ...
+
+runs one worker of several (README, "On many machines"); only the chief writes outputs.
 """
 
 from genre_tf import console
@@ -13,10 +17,11 @@ from genre_tf import console
 console.import_tensorflow()  # first: keeps TF's C++ start-up noise out
 
 from absl import flags  # noqa: E402
+from absl import logging  # noqa: E402
 
 from genre_tf import cli  # noqa: E402
 from genre_tf import flags as project_flags  # noqa: E402
-from genre_tf.training import experiment  # noqa: E402
+from genre_tf.training import distribute, experiment  # noqa: E402
 
 flags.adopt_module_key_flags(project_flags)
 
@@ -31,9 +36,15 @@ def main(argv):
               f"{run.data.examples.cache_dir}; train without --num_shards once every "
               "slice is done")
         return
+    distribution = distribute.Distribution(run.distribution)  # before any TF op runs
+    logging.info("%s", distribution.describe())
+    run = experiment.for_this_worker(run, distribution)
     folder = experiment.claim_run_folder(run)  # before flags.txt: it may refuse
     cli.write_flags_file(f"{run.output_dir}/flags.txt")
-    result = experiment.run_experiment(run, folder)
+    result = experiment.run_experiment(run, folder, distribution)
+    if result is None:
+        print(f"{distribution.describe()}: done; the chief writes the results")
+        return
     excerpt = result["excerpt_accuracy"]
     print(f"{result['name']}: song-level accuracy {result['mean_accuracy']:.4f} "
           f"± {result['std_accuracy']:.4f} over {len(result['splits'])} splits "

@@ -127,7 +127,7 @@ def run_config(run_name_suffix=""):
             lr_decay_factor=FLAGS.lr_decay_factor,
             log_every_epochs=FLAGS.log_every_epochs),
         export=config.ExportConfig(FLAGS.final_fit, FLAGS.tflite, FLAGS.tflite_quantize),
-        seed=FLAGS.seed, overwrite=FLAGS.overwrite)
+        seed=FLAGS.seed, overwrite=FLAGS.overwrite, distribution=FLAGS.distribution)
 
 
 def default_run_name(system, data):
@@ -136,8 +136,9 @@ def default_run_name(system, data):
     return systems.System(system).run_name() + ("_demo" if data.synthetic_demo else "")
 
 
-# Flags about this invocation, not the run: a rerun from flags.txt must not clear it.
-_NOT_RECORDED = ("overwrite",)
+# Flags about this invocation, not the run: a rerun from flags.txt must not clear it,
+# and may run on one machine.
+_NOT_RECORDED = ("overwrite", "distribution")
 
 
 def write_flags_file(path, extra_modules=()):

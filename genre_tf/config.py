@@ -55,7 +55,10 @@ class RunConfig:
     """One run: a system on data, its splits, training, export, and where it writes.
 
     ``overwrite``: clear the outputs of a run already in ``output_dir`` (otherwise a
-    folder holding another run is refused: ``genre_tf.training.run_folder``)."""
+    folder holding another run is refused: ``genre_tf.training.run_folder``).
+    ``distribution``: a key of ``genre_tf.training.distribute.STRATEGIES``; how the run
+    is spread over devices and machines, not part of what it computes (a run folder
+    resumes under another one)."""
     system: SystemConfig
     data: DataConfig
     output_dir: str
@@ -64,3 +67,4 @@ class RunConfig:
     export: ExportConfig = ExportConfig()
     seed: int = 0
     overwrite: bool = False
+    distribution: str = "none"

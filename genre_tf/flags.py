@@ -152,7 +152,7 @@ flags.DEFINE_string("cache_dir", DEFAULT_CACHE_DIR,
                     "string: no cache.")
 flags.DEFINE_integer("seed", 0, "Seed of splits, initialisation and shuffling.")
 
-# --- Scale: the feature store and extraction workers ----------------------------------
+# --- Scale: the feature store, extraction workers, distributed training ---------------
 flags.DEFINE_integer("memory_budget_mb", 1024,
                      "A split's stored feature rows up to this size are cached in memory; "
                      "larger ones stream from the store with a bounded shuffle buffer.")
@@ -161,5 +161,10 @@ flags.DEFINE_integer("num_shards", 1,
                      "of the clips (--shard_index) into the store under --cache_dir and "
                      "exits; a run without --num_shards then trains on every slice.")
 flags.DEFINE_integer("shard_index", 0, "This extraction worker's slice: 0..num_shards-1.")
+flags.DEFINE_enum("distribution", "none", ["none", "mirrored", "multi_worker"],
+                  "Training under tf.distribute: none; mirrored (every local GPU, one "
+                  "process); multi_worker (MultiWorkerMirroredStrategy over the processes "
+                  "in the TF_CONFIG environment variable, each running train.py with the "
+                  "same flags; only the chief writes outputs).")
 
 FLAGS = flags.FLAGS

@@ -4,6 +4,10 @@
 song-level split (``split_cache`` reuses finished splits and resumes interrupted ones),
 writes the reports (``genre_tf.evaluation``), then fits a final model on all songs and
 exports it (``genre_tf.export``).
+
+Under ``--distribution`` every worker runs this same loop in step (see
+``distribute``): models are built in the strategy's scope, the chief's decision to
+reuse a split is every worker's, and evaluation and reports are the chief's alone.
 """
 
 import dataclasses
@@ -21,7 +25,7 @@ from genre_tf.data import examples as examples_lib
 from genre_tf.data import splits as splits_lib
 from genre_tf.evaluation import evaluate, run_report
 from genre_tf.export import exporter
-from genre_tf.training import run_folder, split_cache, trainer
+from genre_tf.training import distribute, run_folder, split_cache, trainer
 
 
 def build_examples(system, data_config):
@@ -43,14 +47,16 @@ def extract_slice(run):
     build_examples(systems.System(run.system), run.data)
 
 
-def train_split(system, examples, split, config, work_dir, seed):
+def train_split(system, examples, split, config, work_dir, seed, distribution=None):
     """Seeds, builds and fits one head on ``split.train`` (early stopping on valid)."""
+    distribution = distribution or distribute.Distribution()
     keras.utils.set_random_seed(seed)
-    model = system.build_model(examples, split.train)
+    with distribution.scope():  # the head's variables, its standardisation's included
+        model = system.build_model(examples, split.train)
     valid = (examples.validation_dataset(split.valid, config.batch_size)
              if len(split.valid) else None)
     trainer.fit(model, examples.training_dataset(split.train, config.batch_size, seed=seed),
-                valid, config, work_dir)
+                valid, config, work_dir, distribution)
     return model
 
 
@@ -66,21 +72,26 @@ def _identity(system, examples, split, run):
         "training": dataclasses.asdict(run.training), "seed": run.seed}, default=str))
 
 
-def run_split(system, examples, split, position, run):
-    """Trains and evaluates one split, or returns its earlier result."""
+def run_split(system, examples, split, position, run, distribution=None):
+    """Trains and evaluates one split, or returns its earlier result (None on a worker
+    other than the chief: it keeps no results)."""
+    distribution = distribution or distribute.Distribution()
     cache = split_cache.SplitCache(os.path.join(run.output_dir, split.name),
                                    _identity(system, examples, split, run))
     previous = cache.finished_result()
-    if previous is not None:
-        logging.info("%s: already done (%s), accuracy %.4f", split.name,
-                     cache.result_path, previous["mean_probability"]["accuracy"])
+    if distribution.from_chief(previous is not None):
+        if previous is not None:
+            logging.info("%s: already done (%s), accuracy %.4f", split.name,
+                         cache.result_path, previous["mean_probability"]["accuracy"])
         return previous
     cache.start()
     started = time.time()
     logging.info("%s: training on %d songs (%d for early stopping), testing on %d",
                  split.name, len(split.train), len(split.valid), len(split.test))
     model = train_split(system, examples, split, run.training, cache.work_dir,
-                        run.seed + position)
+                        run.seed + position, distribution)
+    if not distribution.is_chief:  # evaluation runs no collective op: the chief's alone
+        return None
     result = evaluate.evaluate_songs(model, examples, split.test, run.training.batch_size)
     result["excerpts"] = evaluate.evaluate_excerpts(model, examples, split.test,
                                                     run.training.batch_size)
@@ -94,6 +105,16 @@ def run_split(system, examples, split, position, run):
     return cache.finish(result)
 
 
+def for_this_worker(run, distribution):
+    """``run`` as this worker runs it: writing into a temporary folder unless it is
+    the chief (nor converting to TFLite there)."""
+    if distribution.is_chief:
+        return run
+    return dataclasses.replace(
+        run, output_dir=distribution.output_dir(run.output_dir),
+        export=dataclasses.replace(run.export, tflite=False))
+
+
 def claim_run_folder(run):
     """The run's folder, checked to hold nothing of another run (see ``run_folder``)."""
     os.makedirs(run.output_dir, exist_ok=True)
@@ -103,35 +124,44 @@ def claim_run_folder(run):
     return folder
 
 
-def run_experiment(run, folder=None):
+def run_experiment(run, folder=None, distribution=None):
     """Cross-validates a system, writes the reports and exports a final model.
 
     Args:
-      run: a ``genre_tf.config.RunConfig``.
+      run: a ``genre_tf.config.RunConfig`` (``for_this_worker``'s under a distribution).
       folder: its claimed ``run_folder.RunFolder`` (claimed here if None).
+      distribution: the ``distribute.Distribution`` made from ``run.distribution``
+        (None: no strategy).
 
     Returns:
-      The metrics dict written to ``metrics.json``.
+      The metrics dict written to ``metrics.json``; None on a worker other than the
+      chief.
 
     Raises:
       run_folder.RunFolderError: the output folder holds another run.
+      ValueError: a worker's data differs from the chief's.
     """
+    distribution = distribution or distribute.Distribution()
     folder = folder or claim_run_folder(run)
     system = systems.System(run.system)
     examples = build_examples(system, run.data)
-    folder.confirm_data(examples.data_digest(np.arange(len(examples.song_ids))))
+    digest = examples.data_digest(np.arange(len(examples.song_ids)))
+    distribution.check_same_as_chief(digest, f"data ({run.data.source})")
+    folder.confirm_data(digest)
     splits = splits_lib.make_splits(run.splits, examples.song_ids, examples.song_labels,
                                     run.seed)
     logging.info("%d songs in %d classes; %d splits", len(examples.song_ids),
                  len(examples.class_names), len(splits))
-    results = [run_split(system, examples, split, k, run)
+    results = [run_split(system, examples, split, k, run, distribution)
                for k, split in enumerate(splits)]
-    payload = run_report.write_run_report(run, system, examples, splits, results)
+    payload = (run_report.write_run_report(run, system, examples, splits, results)
+               if distribution.is_chief else None)
     if run.export.final_fit:
         split = splits_lib.final_split(examples.song_labels,
                                        run.splits.validation_fraction, run.seed)
         logging.info("Final model: training on %d songs", len(split.train))
         model = train_split(system, examples, split, run.training,
-                            os.path.join(run.output_dir, "final"), run.seed)
-        exporter.export_run(model, system, examples, run)
+                            os.path.join(run.output_dir, "final"), run.seed, distribution)
+        exporter.export_run(model, system, examples, run)  # every worker: see distribute
+    distribution.barrier()  # the others wait until the chief has written everything
     return payload

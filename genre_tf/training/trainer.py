@@ -4,6 +4,8 @@ Every system trains through ``fit``: Adam, sparse categorical cross-entropy, ear
 stopping on the validation loss with the best weights restored, optional step decay of
 the learning rate, TensorBoard logs and a CSV history, and ``BackupAndRestore`` so an
 interrupted fold resumes at its last finished epoch, early stopping's state included.
+Under ``tf.distribute`` (``genre_tf.training.distribute``) the optimizer is created in
+the strategy's scope and ``fit`` runs with what the strategy needs around it.
 """
 
 import dataclasses
@@ -14,7 +16,7 @@ import shutil
 import keras
 from absl import logging
 
-from genre_tf.training import early_stopping
+from genre_tf.training import distribute, early_stopping
 
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
@@ -75,16 +77,18 @@ def compile_model(model, config):
     return model
 
 
-def training_callbacks(config, work_dir, has_validation):
+def training_callbacks(config, work_dir, has_validation, resumable=True):
     """The callbacks every fit uses; ``work_dir`` holds backups, logs and history.
 
     ``BackupAndRestore`` comes last: at an epoch end the history row and early stopping's
     state are on disk before the backup marks the epoch done, so a fit killed between
     the two reruns that epoch (history.csv then holds it twice) and loses none.
+    ``resumable=False`` (several workers: ``Distribution.resumable``) leaves out the
+    backup, keeps early stopping's state in memory and starts history.csv afresh.
     """
     backup_dir = os.path.join(work_dir, BACKUP_DIR)
     callbacks = [
-        keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=True),
+        keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=resumable),
         keras.callbacks.TensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
     ]
     if config.log_every_epochs:
@@ -94,32 +98,41 @@ def training_callbacks(config, work_dir, has_validation):
             step_decay(config.learning_rate, config.lr_decay_every,
                        config.lr_decay_factor)))
     if has_validation and config.patience:
+        stopping = dict(monitor="val_loss", patience=config.patience,
+                        min_delta=config.min_delta, restore_best_weights=True, verbose=1)
         callbacks.append(early_stopping.ResumableEarlyStopping(
-            os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir,
-            monitor="val_loss", patience=config.patience, min_delta=config.min_delta,
-            restore_best_weights=True, verbose=1))
-    callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
+            os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, **stopping)
+            if resumable else keras.callbacks.EarlyStopping(**stopping))
+    if resumable:
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
     return callbacks
 
 
-def fit(model, train_dataset, valid_dataset, config, work_dir):
+def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None):
     """Compiles and fits ``model``; returns the Keras History.
 
     Args:
-      model: an uncompiled Keras model.
-      train_dataset: batched ``(inputs, label)`` tf.data.Dataset, shuffled by the system.
+      model: an uncompiled Keras model, built in ``distribution``'s scope.
+      train_dataset: batched ``(inputs, label)`` tf.data.Dataset, shuffled by the system;
+        its batches are global batches (split across replicas and workers).
       valid_dataset: batched ``(inputs, label)`` for early stopping, or None.
       config: a ``TrainConfig``.
       work_dir: folder for backups, early stopping's state, TensorBoard logs and
         history.csv.
+      distribution: a ``distribute.Distribution`` (None: no strategy).
     """
+    distribution = distribution or distribute.Distribution()
     os.makedirs(work_dir, exist_ok=True)
-    compile_model(model, config)
-    history = model.fit(
-        train_dataset, validation_data=valid_dataset, epochs=config.epochs,
-        callbacks=training_callbacks(config, work_dir, valid_dataset is not None),
-        shuffle=False,  # Systems shuffle their datasets across songs themselves.
-        verbose=0 if config.log_every_epochs else 1)
+    with distribution.scope():  # the optimizer's variables are the strategy's too
+        compile_model(model, config)
+    callbacks = training_callbacks(config, work_dir, valid_dataset is not None,
+                                   distribution.resumable)
+    with distribution.fit_context(model):
+        history = model.fit(
+            **distribution.fit_data(train_dataset, valid_dataset),
+            epochs=config.epochs, callbacks=callbacks,
+            shuffle=False,  # Systems shuffle their datasets across songs themselves.
+            verbose=0 if config.log_every_epochs else 1)
     # Only now is the backup gone, so nothing can resume: early stopping's state (best
     # weights included) is no longer needed. A kill before this line leaves it for the
     # next fit in work_dir, which finds no backup and clears it.
