@@ -147,6 +147,9 @@ class StoredExamples(examples.ExampleSet):
         else:
             data = tf.data.Dataset.sample_from_datasets(
                 parts, weights=[size / sum(sizes) for size in sizes], seed=shuffle_seed)
+        # The row count is known from the store's index: telling tf.data lets Keras see
+        # the steps of an epoch (no "ran out of data" warning on the first one).
+        data = data.apply(tf.data.experimental.assert_cardinality(sum(sizes)))
         if in_memory:
             data = data.cache()
         if shuffle_seed is not None:
