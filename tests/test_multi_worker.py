@@ -98,9 +98,10 @@ class TwoWorkerTrainingTest(tf.test.TestCase):
         cls.one = os.path.join(cls.work, "one_worker")
         fixtures.run_train(*common, f"--output_dir={cls.one}")  # also fills the cache
         cls.outputs = [os.path.join(cls.work, f"worker_{i}") for i in range(2)]
-        cls.workers = run_workers([
+        cls.commands = [
             ("train.py", *common, "--distribution=multi_worker", f"--output_dir={output}")
-            for output in cls.outputs])
+            for output in cls.outputs]
+        cls.workers = run_workers(cls.commands)
 
     @classmethod
     def tearDownClass(cls):
@@ -130,6 +131,14 @@ class TwoWorkerTrainingTest(tf.test.TestCase):
         with open(os.path.join(chief, "flags.txt")) as handle:
             self.assertNotIn("--distribution", handle.read())  # reruns on one machine
 
+    def test_a_rerun_reuses_the_chiefs_finished_splits_on_every_worker(self):
+        chief, other = run_workers(self.commands)  # one that trained alone would stall
+        for returncode, _, stderr in (chief, other):
+            self.assertEqual(returncode, 0, stderr[-3000:])
+            self.assertNotIn(f"epoch {EPOCHS}/{EPOCHS}", stderr)
+        self.assertEqual(chief[2].count(": already done ("), FOLDS)
+        self.assertEqual(chief[1], self.workers[0][1])  # the same summary line
+
     def test_song_accuracy_is_one_workers_on_the_same_splits(self):
         one, two = _metrics(self.one), _metrics(self.outputs[0])
         for split in ("split_0", "split_1"):
@@ -138,6 +147,23 @@ class TwoWorkerTrainingTest(tf.test.TestCase):
                            msg="the task must stay hard enough for the comparison to mean "
                                "something, and learnable")
         self.assertAllClose(two["mean_accuracy"], one["mean_accuracy"], atol=0.05)
+
+
+@pytest.mark.slow
+class MisconfiguredWorkersTest(tf.test.TestCase):
+
+    def test_workers_with_other_flags_stop_and_say_why(self):
+        work = self.get_temp_dir()
+        data = write_close_tones(os.path.join(work, "data"), per_genre=4)
+        common = (*TRAIN_ARGS, f"--data_dir={data}", f"--cache_dir={work}/cache",
+                  "--distribution=multi_worker")
+        chief, other = run_workers([
+            ("train.py", *common, f"--output_dir={work}/chief"),
+            ("train.py", *common, f"--output_dir={work}/other", "--epochs=3")])
+        self.assertEqual(other[0], 2, other[2][-3000:])  # a configuration error
+        self.assertIn("worker 1 and the chief disagree on the settings", other[2])
+        self.assertNotEqual(chief[0], 0)  # its peer is gone: its next collective fails
+        self.assertFalse(os.path.exists(os.path.join(work, "chief", "metrics.json")))
 
 
 # A tiny fit under MultiWorkerMirroredStrategy, with or without the shim (argv[1]).

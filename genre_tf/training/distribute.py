@@ -23,9 +23,12 @@ Only the chief (task ``chief``, else worker 0) keeps outputs. The others write i
 temporary folder removed at exit (Keras' ``write_filepath`` pattern), so callbacks and
 the exporter run alike on every worker. Whatever the chief decides from its folder (a
 split already done) is broadcast, so that the workers never diverge; evaluation, which
-runs no collective op, is the chief's alone. Several workers resume a run by whole
-splits: a worker's temporary folder holds no backup, so resuming inside a split would
-restart the other workers while the chief resumed (``Distribution.resumable``).
+runs no collective op, is the chief's alone. Before any work every worker checks that
+its settings and data are the chief's; one that differs stops with the reason (exit 2),
+and the others' next collective op then fails within seconds. Several workers resume a
+run by whole splits: a worker's temporary folder holds no backup, so resuming inside a
+split would restart the other workers while the chief resumed
+(``Distribution.resumable``).
 """
 
 import atexit
@@ -38,6 +41,7 @@ import tempfile
 from typing import Callable
 
 import tensorflow as tf
+from absl import logging
 
 from genre_tf.training import multi_worker_fit
 
@@ -53,7 +57,7 @@ def _multi_worker_strategy():
         return tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as error:  # "Collective ops must be configured at program startup"
         raise RuntimeError(f"{error}: create the Distribution before any TensorFlow "
-                           "op runs (train.py does it first)") from error
+                           "op runs (as train.py does)") from error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +106,9 @@ class Distribution:
         Raises:
           ValueError: ``multi_worker`` without ``TF_CONFIG``.
         """
+        if os.environ.get(TF_CONFIG) and name != "multi_worker":
+            logging.warning("TF_CONFIG is set but --distribution=%s: this process trains "
+                            "alone (--distribution=multi_worker joins the cluster)", name)
         kind = STRATEGIES[name]
         self.name = name
         self.strategy = kind.create()
@@ -177,8 +184,8 @@ class Distribution:
         """Raises ValueError where ``text`` differs from the chief's (collective)."""
         mine = int(hashlib.sha1(str(text).encode()).hexdigest()[:15], 16)  # < 2**63
         if self.from_chief(mine) != mine:
-            raise ValueError(f"{self.task_type} {self.task_id}: its {what} differs from the "
-                             "chief's; every worker needs the same data and flags")
+            raise ValueError(f"{self.task_type} {self.task_id} and the chief disagree on the "
+                             f"{what}; every worker needs the same flags and data")
 
     def barrier(self):
         """Returns once every worker has reached it (on one worker: at once)."""
@@ -196,7 +203,8 @@ def _for_the_whole_fit(dataset):
 
 
 def _batches(dataset):
-    """Batches in one pass of a finite dataset: its cardinality, or counted."""
+    """Batches in one pass of a finite dataset: its cardinality, or counted (one pass
+    of reading, no training: the streamed stores' cardinality is unknown)."""
     known = int(dataset.cardinality())
     if known >= 0:
         return known

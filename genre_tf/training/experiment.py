@@ -139,10 +139,12 @@ def run_experiment(run, folder=None, distribution=None):
 
     Raises:
       run_folder.RunFolderError: the output folder holds another run.
-      ValueError: a worker's data differs from the chief's.
+      ValueError: a worker's settings or data differ from the chief's.
     """
     distribution = distribution or distribute.Distribution()
     folder = folder or claim_run_folder(run)
+    distribution.check_same_as_chief(json.dumps(folder.settings, sort_keys=True),
+                                     "settings (flags)")
     system = systems.System(run.system)
     examples = build_examples(system, run.data)
     digest = examples.data_digest(np.arange(len(examples.song_ids)))
