@@ -135,25 +135,25 @@ class StoredExamples(examples.ExampleSet):
         the memory budget (then shuffled whole), streamed otherwise (segments mixed by
         their sizes, a bounded shuffle buffer)."""
         songs = np.asarray(songs)
+        sizes = [self.segments[s].n_rows(songs) if s in self.segments else 0
+                 for s in segments]
+        total = sum(sizes)
         in_memory = self._fits_in_memory(songs, segments)
         seed = None if in_memory else shuffle_seed
         parts = [self._segment_dataset(songs, s, seed) for s in segments]
-        sizes = [self.segments[s].n_rows(songs) if s in self.segments else 0
-                 for s in segments]
         if in_memory or shuffle_seed is None or len(parts) == 1 or not all(sizes):
             data = parts[0]
             for part in parts[1:]:
                 data = data.concatenate(part)
         else:
             data = tf.data.Dataset.sample_from_datasets(
-                parts, weights=[size / sum(sizes) for size in sizes], seed=shuffle_seed)
+                parts, weights=[size / total for size in sizes], seed=shuffle_seed)
         # The row count is known from the store's index: telling tf.data lets Keras see
         # the steps of an epoch (no "ran out of data" warning on the first one).
-        data = data.apply(tf.data.experimental.assert_cardinality(sum(sizes)))
+        data = data.apply(tf.data.experimental.assert_cardinality(total))
         if in_memory:
             data = data.cache()
         if shuffle_seed is not None:
-            total = sum(sizes)
             data = data.shuffle(max(1, total if in_memory else min(total, SHUFFLE_ROWS)),
                                 seed=shuffle_seed, reshuffle_each_iteration=True)
         return data
