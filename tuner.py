@@ -57,6 +57,9 @@ def main(argv):
     del argv
     role = tuning_cluster.role_from_environment(os.environ)
     run = cli.run_config(run_name_suffix="_tuning")
+    if run.distribution != "none":
+        raise ValueError("--distribution is for train.py; tuner.py spreads trials over "
+                         "machines with KerasTuner's KERASTUNER_* variables (see --help)")
     if run.data.extraction.num_shards > 1:
         raise ValueError("--num_shards is for train.py's extraction workers; tuner.py "
                          "tunes on a store they filled (same --cache_dir)")

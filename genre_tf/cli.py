@@ -114,8 +114,8 @@ def run_config(run_name_suffix=""):
     system = system_config()
     data = data_config()
     run_name = (FLAGS.run_name or default_run_name(system, data)) + run_name_suffix
+    # Not created here: extraction workers and non-chief workers write nothing there.
     output_dir = FLAGS.output_dir or os.path.join("saved_models", run_name)
-    os.makedirs(output_dir, exist_ok=True)
     return config.RunConfig(
         system=system, data=data, output_dir=output_dir,
         splits=config.SplitConfig(FLAGS.split, FLAGS.folds, FLAGS.test_size,
@@ -149,6 +149,7 @@ def write_flags_file(path, extra_modules=()):
         for flag in FLAGS.get_flags_for_module(module):
             if flag.value is not None and flag.name not in _NOT_RECORDED:
                 lines.append(flag.serialize())
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as handle:
         handle.write("\n".join(sorted(lines)) + "\n")
     return path

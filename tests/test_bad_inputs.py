@@ -164,19 +164,23 @@ class ConfigurationErrorTest(tf.test.TestCase):
         header_only = _write_bytes(os.path.join(cls.work, "manifest.csv"), b"path,label\n")
         bad_cell = _write_bytes(os.path.join(cls.work, "features.csv"),
                                 b"filename,f1,label\na.00000.wav,0.5,x\nb.00000.wav,oops,y\n")
-        cases = {
-            "missing data_dir": ([f"--data_dir={cls.work}/nowhere"], "does not exist"),
-            "empty genre folder": ([f"--data_dir={empty_genre}"], "silence"),
-            "header-only manifest": ([f"--data_dir={header_only}"], "no rows"),
-            "bad CSV cell": ([f"--features_csv={bad_cell}"], "features.csv:3"),
+        cases = {  # name: (script, its arguments, what its last line names)
+            "missing data_dir": ("train.py", [f"--data_dir={cls.work}/nowhere"],
+                                 "does not exist"),
+            "empty genre folder": ("train.py", [f"--data_dir={empty_genre}"], "silence"),
+            "header-only manifest": ("train.py", [f"--data_dir={header_only}"], "no rows"),
+            "bad CSV cell": ("train.py", [f"--features_csv={bad_cell}"], "features.csv:3"),
+            "tuner with --distribution": (
+                "tuner.py", [f"--data_dir={empty_genre}", "--distribution=mirrored"],
+                "KERASTUNER_"),
         }
         running = {name: subprocess.Popen(
-            [sys.executable, os.path.join(_ROOT, "train.py"), *_FAST, *args,
+            [sys.executable, os.path.join(_ROOT, script), *_FAST, *args,
              f"--output_dir={cls.work}/out_{k}", f"--cache_dir={cls.work}/cache"],
             cwd=_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            for k, (name, (args, _)) in enumerate(cases.items())}
+            for k, (name, (script, args, _)) in enumerate(cases.items())}
         cls.results = {name: (process.wait(timeout=300), process.communicate()[1],
-                              cases[name][1]) for name, process in running.items()}
+                              *cases[name][::2]) for name, process in running.items()}
 
     @classmethod
     def tearDownClass(cls):
@@ -184,12 +188,12 @@ class ConfigurationErrorTest(tf.test.TestCase):
         super().tearDownClass()
 
     def test_one_line_and_exit_status_2(self):
-        for name, (status, err, message) in self.results.items():
+        for name, (status, err, script, message) in self.results.items():
             with self.subTest(name):
                 self.assertEqual(status, 2, err[-2000:])
                 self.assertNotIn("Traceback", err)
                 last = err.strip().splitlines()[-1]
-                self.assertStartsWith(last, "train.py: ")
+                self.assertStartsWith(last, f"{script}: ")
                 self.assertIn(message, last)
 
 

@@ -54,7 +54,8 @@ class ExtractionWorkersTest(tf.test.TestCase):
         data = fixtures.write_tone_genres(os.path.join(work, "data"), per_genre=4)
         shared, alone = os.path.join(work, "shared"), os.path.join(work, "alone")
         workers = [_start(f"--data_dir={data}", f"--cache_dir={shared}", "--num_shards=2",
-                          f"--shard_index={i}") for i in range(2)]
+                          f"--shard_index={i}", f"--output_dir={work}/worker_{i}")
+                   for i in range(2)]
         one = _start(f"--data_dir={data}", f"--cache_dir={alone}",
                      f"--output_dir={work}/run_alone")
         outputs = [_finish(w) for w in workers]
@@ -62,6 +63,7 @@ class ExtractionWorkersTest(tf.test.TestCase):
         for i, (out, err) in enumerate(outputs):
             self.assertIn(f"extracted slice {i} of 2", out)
             self.assertNotIn("split_0", err)  # workers do not train
+            self.assertFalse(os.path.exists(f"{work}/worker_{i}"))  # nor write a run
         split, whole = _stores(shared), _stores(alone)
         self.assertEqual(sorted(split), sorted(whole))  # songs and training excerpts
         for name in whole:
