@@ -2,8 +2,9 @@
 
 Every system trains through ``fit``: Adam, sparse categorical cross-entropy, early
 stopping on the validation loss with the best weights restored, optional step decay of
-the learning rate, TensorBoard logs and a CSV history, and ``BackupAndRestore`` so an
-interrupted fold resumes at its last finished epoch, early stopping's state included.
+the learning rate, TensorBoard logs and a CSV history, and a backup at every epoch
+(``backup.ArrayBackupAndRestore``) so an interrupted fold resumes at its last finished
+epoch, early stopping's state included.
 Under ``tf.distribute`` (``genre_tf.training.distribute``) the optimizer is created in
 the strategy's scope and ``fit`` runs with what the strategy needs around it.
 """
@@ -16,7 +17,7 @@ import shutil
 import keras
 from absl import logging
 
-from genre_tf.training import distribute, early_stopping
+from genre_tf.training import backup, distribute, early_stopping
 
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
@@ -71,14 +72,26 @@ def step_decay(initial_rate, every, factor):
     return schedule
 
 
-def compile_model(model, config):
+def compile_model(model, config, steps_per_execution=1):
     """Adam and cross-entropy. XLA is off: Keras 3 compiles every new model with it by
     default, which costs ~1-1.5 s per fit and gains nothing on heads this small (every
-    split, final fit and tuning trial builds a new model)."""
+    split, final fit and tuning trial builds a new model). ``steps_per_execution``: see
+    ``epoch_steps``."""
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=False)
+                  steps_per_execution=steps_per_execution, jit_compile=False)
     return model
+
+
+def epoch_steps(train_dataset, distribution):
+    """Steps per call of the training function: a whole epoch where it is known and one
+    worker fits (1 otherwise). A head's step takes well under a millisecond of work, and
+    Keras' per-call cost (the Python loop, the batch hooks of every callback) was most
+    of an epoch. Several workers repeat their datasets and count their steps
+    (``Distribution.fit_data``): a loop longer than a validation pass would read on
+    into the next one there."""
+    batches = int(train_dataset.cardinality())
+    return batches if distribution.num_workers == 1 and batches > 0 else 1
 
 
 def training_callbacks(config, work_dir, has_validation, resumable=True):
@@ -108,7 +121,7 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
             os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, **stopping)
             if resumable else keras.callbacks.EarlyStopping(**stopping))
     if resumable:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
+        callbacks.append(backup.ArrayBackupAndRestore(backup_dir))
     return callbacks
 
 
@@ -128,7 +141,7 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     distribution = distribution or distribute.Distribution()
     os.makedirs(work_dir, exist_ok=True)
     with distribution.scope():  # the optimizer's variables are the strategy's too
-        compile_model(model, config)
+        compile_model(model, config, epoch_steps(train_dataset, distribution))
     callbacks = training_callbacks(config, work_dir, valid_dataset is not None,
                                    distribution.resumable)
     with distribution.fit_context(model):
