@@ -21,6 +21,7 @@ from genre_tf.training import backup, distribute, early_stopping
 
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
+WHOLE_EPOCH = 1 << 20  # steps per execution beyond any epoch's batches
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,15 +84,13 @@ def compile_model(model, config, steps_per_execution=1):
     return model
 
 
-def epoch_steps(train_dataset, distribution):
-    """Steps per call of the training function: a whole epoch where it is known and one
-    worker fits (1 otherwise). A head's step takes well under a millisecond of work, and
-    Keras' per-call cost (the Python loop, the batch hooks of every callback) was most
-    of an epoch. Several workers repeat their datasets and count their steps
-    (``Distribution.fit_data``): a loop longer than a validation pass would read on
-    into the next one there."""
-    batches = int(train_dataset.cardinality())
-    return batches if distribution.num_workers == 1 and batches > 0 else 1
+def epoch_steps(distribution):
+    """Steps per call of the training function: a whole epoch on one worker (the loop
+    ends with the data), 1 on several. A head's step takes well under a millisecond of
+    work, and Keras' per-call cost (its Python loop, every callback's batch hooks) was
+    most of an epoch. Several workers repeat their datasets and count their steps
+    (``Distribution.fit_data``): a longer loop would read on into the next pass there."""
+    return WHOLE_EPOCH if distribution.num_workers == 1 else 1
 
 
 def training_callbacks(config, work_dir, has_validation, resumable=True):
@@ -125,8 +124,10 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
     return callbacks
 
 
-def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None):
-    """Compiles and fits ``model``; returns the Keras History.
+def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None,
+        heads=None):
+    """Compiles and fits ``model``; returns the Keras History, whose ``model`` is the
+    model fitted: ``model``, or the twin in ``heads`` that took its variables.
 
     Args:
       model: an uncompiled Keras model, built in ``distribution``'s scope.
@@ -137,11 +138,15 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
       work_dir: folder for backups, early stopping's state, TensorBoard logs and
         history.csv.
       distribution: a ``distribute.Distribution`` (None: no strategy).
+      heads: a ``compiled_heads.CompiledHeads`` shared by the run's fits, or None
+        (``model`` is compiled and fitted itself).
     """
     distribution = distribution or distribute.Distribution()
     os.makedirs(work_dir, exist_ok=True)
+    steps = epoch_steps(distribution)
     with distribution.scope():  # the optimizer's variables are the strategy's too
-        compile_model(model, config, epoch_steps(train_dataset, distribution))
+        model = (compile_model(model, config, steps) if heads is None
+                 else heads.compiled(model, config, steps))
     callbacks = training_callbacks(config, work_dir, valid_dataset is not None,
                                    distribution.resumable)
     with distribution.fit_context(model):
