@@ -43,6 +43,15 @@ class StoredSegment:
         return sum(int(sum(self.counts[s])) for s in songs)
 
 
+def _parsed(record, row_shape):
+    """``(key, rows [n, *row_shape], counts)`` of one serialised store entry (the
+    format of ``feature_store``: raw little-endian float32 rows), in NumPy."""
+    feature = tf.train.Example.FromString(record).features.feature
+    rows = np.frombuffer(feature["rows"].bytes_list.value[0], "<f4")
+    return (feature["key"].bytes_list.value[0].decode(), rows.reshape(-1, *row_shape),
+            list(feature["counts"].int64_list.value))
+
+
 class StoredExamples(examples.ExampleSet):
     """Examples streamed from a feature store (see the module docstring).
 
@@ -141,19 +150,37 @@ class StoredExamples(examples.ExampleSet):
         None when the corpus's rows do not fit half the memory budget."""
         if self._held is None:
             everything = np.arange(len(self.song_ids))
-            self._held = {}
-            if self._fits_in_memory(everything, list(self.segments)):
-                for segment in self.segments:
-                    columns = [[], [], []]
-                    for x, _, song, part in self._segment_dataset(
-                            everything, segment).batch(4096):
-                        for column, value in zip(columns, (x, song, part)):
-                            column.append(value.numpy())
-                    self._held[segment] = tuple(
-                        np.concatenate(c) if c else np.zeros((0, *shape), dtype)
-                        for c, shape, dtype in zip(columns, (self._row_shape, (), ()),
-                                                   (np.float32, np.int64, np.int64)))
+            fits = self._fits_in_memory(everything, list(self.segments))
+            self._held = {segment: self._read_segment(segment)
+                          for segment in self.segments} if fits else {}
         return self._held or None
+
+    def _read_segment(self, segment):
+        """``(x, song, part)`` of every song's rows of one segment kind: shard by shard,
+        record by record, each record's rows once per song with its content (as
+        ``_segment_dataset`` gives them within a shard). Records are parsed as protos
+        in NumPy: no TensorFlow function to trace, for a pass made once."""
+        stored = self.segments[segment]
+        entries = stored.store.entries()
+        members = {}  # (shard, key) -> songs: one record, every song with its content
+        for song, key in enumerate(stored.keys):
+            members.setdefault((entries[key].shard, key), []).append(song)
+        columns = ([], [], [])
+        for shard in sorted({shard for shard, _ in members}):
+            records = tf.data.TFRecordDataset(os.path.join(stored.store.folder, shard))
+            for record in records.as_numpy_iterator():
+                key, rows, counts = _parsed(record, self._row_shape)
+                part = (np.repeat(np.arange(len(counts)), counts) if segment != SONG
+                        else np.full(len(rows), -1))
+                for song in members.get((shard, key), ()):
+                    for column, value in zip(columns, (rows, np.full(len(rows), song),
+                                                       part)):
+                        column.append(value)
+        if not columns[0]:
+            return (np.zeros((0, *self._row_shape), np.float32), np.zeros(0, np.int64),
+                    np.zeros(0, np.int64))
+        return tuple(np.concatenate(column).astype(dtype) for column, dtype in
+                     zip(columns, (np.float32, np.int64, np.int64)))
 
     def _held_dataset(self, held, songs, segments, shuffle_seed):
         """``_dataset`` from the rows held in memory: the segments one after the other,
@@ -223,9 +250,10 @@ class StoredExamples(examples.ExampleSet):
 
     def head_sample(self, songs):
         """Batches of the training rows: a head's standardisation adapts to them in one
-        streamed pass."""
-        return self._dataset(songs, self._training_segments()).map(
-            lambda x, y, song, part: x).batch(256)
+        streamed pass (one batch when the rows are held in memory)."""
+        rows = self._dataset(songs, self._training_segments()).map(
+            lambda x, y, song, part: x)
+        return rows.batch(max(1, len(rows)) if self._held_rows() else 256)
 
     def data_digest(self, songs):
         """Keys are content digests and a store's folder name holds every setting, so

@@ -15,6 +15,7 @@ import os
 import shutil
 
 import keras
+import tensorflow as tf
 from absl import logging
 
 from genre_tf.training import backup, distribute, early_stopping
@@ -22,6 +23,7 @@ from genre_tf.training import backup, distribute, early_stopping
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
 WHOLE_EPOCH = 1 << 20  # steps per execution beyond any epoch's batches
+VALIDATION_BATCH_BYTES = 64 << 20  # validation data up to this size is one batch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +95,26 @@ def epoch_steps(distribution):
     return WHOLE_EPOCH if distribution.num_workers == 1 else 1
 
 
+def validation_batch(valid_dataset, distribution):
+    """``valid_dataset`` as one batch held in memory, where one worker fits and it takes
+    at most ``VALIDATION_BATCH_BYTES`` (else as it is). Keras makes a new iterator over
+    the validation data at every epoch; over the examples' pipeline that cost more than
+    validating (cProfile of a musicnn split: 75 ms of a 420 ms validation under load),
+    over one tensor it costs next to nothing. The loss is the mean over the same rows."""
+    if valid_dataset is None or distribution.num_workers != 1:
+        return valid_dataset
+    batches, size = [], 0
+    for batch in valid_dataset:
+        batches.append(batch)
+        size += sum(part.numpy().nbytes for part in tf.nest.flatten(batch))
+        if size > VALIDATION_BATCH_BYTES:
+            return valid_dataset
+    if not batches:
+        return valid_dataset
+    return tf.data.Dataset.from_tensors(
+        tf.nest.map_structure(lambda *parts: tf.concat(parts, 0), *batches))
+
+
 def training_callbacks(config, work_dir, has_validation, resumable=True):
     """The callbacks every fit uses; ``work_dir`` holds backups, logs and history.
 
@@ -144,6 +166,7 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     distribution = distribution or distribute.Distribution()
     os.makedirs(work_dir, exist_ok=True)
     steps = epoch_steps(distribution)
+    valid_dataset = validation_batch(valid_dataset, distribution)
     with distribution.scope():  # the optimizer's variables are the strategy's too
         model = (compile_model(model, config, steps) if heads is None
                  else heads.compiled(model, config, steps))
