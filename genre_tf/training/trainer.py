@@ -67,6 +67,21 @@ class EpochLogger(keras.callbacks.Callback):
             logging.info("epoch %d/%d %s", epoch + 1, self.epochs, values)
 
 
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """TensorBoard's epoch curves (train and validation loss and accuracy, learning
+    rate) and nothing per call of the training or test function: there Keras' callback
+    writes ``batch_*`` scalars (to no writer, at ``update_freq="epoch"``) and
+    ``evaluation_*_vs_iterations`` copies of the validation curves, 7 summary ops an
+    epoch that cost more than the epoch's validation (cProfile of a musicnn split)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        del batch, logs
+
+    def on_test_end(self, logs=None):
+        del logs
+        self._pop_writer()  # pylint: disable=protected-access  (pushed by on_test_begin)
+
+
 def step_decay(initial_rate, every, factor):
     """``lr = initial_rate * factor ** floor(epoch / every)`` as a Keras schedule fn."""
     def schedule(epoch, rate=None):
@@ -111,8 +126,11 @@ def validation_batch(valid_dataset, distribution):
             return valid_dataset
     if not batches:
         return valid_dataset
-    return tf.data.Dataset.from_tensors(
-        tf.nest.map_structure(lambda *parts: tf.concat(parts, 0), *batches))
+    rows = tf.nest.map_structure(lambda *parts: tf.concat(parts, 0), *batches)
+    # Sliced and batched again rather than ``from_tensors``: the batch keeps an unknown
+    # size, so validation sets of other sizes (other splits) reuse the traced function.
+    return tf.data.Dataset.from_tensor_slices(rows).batch(
+        int(tf.shape(tf.nest.flatten(rows)[0])[0]))
 
 
 def training_callbacks(config, work_dir, has_validation, resumable=True):
@@ -127,7 +145,7 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
     backup_dir = os.path.join(work_dir, BACKUP_DIR)
     callbacks = [
         keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=resumable),
-        keras.callbacks.TensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
+        EpochTensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
     ]
     if config.log_every_epochs:
         callbacks.append(EpochLogger(config.log_every_epochs, config.epochs))
