@@ -4,11 +4,26 @@ Both go through ``ExampleSet.evaluation_dataset``, whose examples carry the song
 excerpt) they vote for, so the bookkeeping cannot drift from the data.
 """
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 
 from genre_tf.data import examples as examples_lib
 from genre_tf.evaluation import metrics
+
+
+# model -> its inference function: traced once per model, not once per call (a run
+# scores songs and excerpts of every split on one model: ``training.compiled_heads``).
+_PREDICT = weakref.WeakKeyDictionary()
+
+
+def _predict_function(model):
+    if model not in _PREDICT:
+        held = weakref.ref(model)  # the function must not keep its model alive
+        _PREDICT[model] = tf.function(lambda x: held()(x, training=False),
+                                      reduce_retracing=True)
+    return _PREDICT[model]
 
 
 def predict_groups(model, dataset):
@@ -17,7 +32,7 @@ def predict_groups(model, dataset):
     Returns:
       (probabilities ``[n, classes]``, labels ``[n]``, groups ``[n]``).
     """
-    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    predict = _predict_function(model)
     probabilities, labels, groups = [], [], []
     for x, label, group in dataset:
         probabilities.append(predict(x).numpy())

@@ -3,6 +3,8 @@ classifier on pretrained embeddings."""
 
 import keras
 
+from genre_tf.models import standardize as standardize_lib
+
 
 def default_hidden_units(n_features, n_classes):
     """The study's width: the mean of the input and output sizes."""
@@ -16,8 +18,9 @@ def build_mlp(n_features, n_classes, train_features, hidden_units=(0,), dropout=
     System 1 uses one hidden layer (the study); system 3 puts the same head on
     pretrained embeddings.
 
-    Standardisation is a Normalization layer adapted to the *training* rows only, so the
-    model takes raw feature vectors and no test statistics leak into training.
+    Standardisation is a Normalization layer (``standardize.Standardize``) adapted to
+    the *training* rows only, so the model takes raw feature vectors and no test
+    statistics leak into training.
 
     Args:
       n_features: input width.
@@ -34,7 +37,7 @@ def build_mlp(n_features, n_classes, train_features, hidden_units=(0,), dropout=
     """
     inputs = keras.Input((n_features,), name="features")
     if trunk is None:
-        standardize = keras.layers.Normalization(axis=-1, name="standardize")
+        standardize = standardize_lib.Standardize(name="standardize")
         standardize.adapt(train_features)
         x = standardize(inputs)
     else:

@@ -1,8 +1,9 @@
 """The cross-validation loop shared by every system.
 
 ``run_experiment`` builds the examples once, trains and evaluates one head per
-song-level split (``split_cache`` reuses finished splits and resumes interrupted ones),
-writes the reports (``genre_tf.evaluation``), then fits a final model on all songs and
+song-level split (``split_cache`` reuses finished splits and resumes interrupted ones;
+on one worker every head of one structure is fitted on one compiled model,
+``compiled_heads``, so Keras traces its functions once per run), writes the reports (``genre_tf.evaluation``), then fits a final model on all songs and
 exports it (``genre_tf.export``).
 
 Under ``--distribution`` every worker runs this same loop in step (see
@@ -25,7 +26,8 @@ from genre_tf.data import examples as examples_lib
 from genre_tf.data import splits as splits_lib
 from genre_tf.evaluation import evaluate, run_report
 from genre_tf.export import exporter
-from genre_tf.training import distribute, run_folder, split_cache, trainer
+from genre_tf.training import (compiled_heads, distribute, run_folder, split_cache,
+                               trainer)
 
 
 def build_examples(system, data_config):
@@ -47,17 +49,20 @@ def extract_slice(run):
     build_examples(systems.System(run.system), run.data)
 
 
-def train_split(system, examples, split, config, work_dir, seed, distribution=None):
-    """Seeds, builds and fits one head on ``split.train`` (early stopping on valid)."""
+def train_split(system, examples, split, config, work_dir, seed, distribution=None,
+                heads=None):
+    """Seeds, builds and fits one head on ``split.train`` (early stopping on valid);
+    returns the fitted model (a twin from ``heads``, a ``CompiledHeads``, if given)."""
     distribution = distribution or distribute.Distribution()
     keras.utils.set_random_seed(seed)
     with distribution.scope():  # the head's variables, its standardisation's included
         model = system.build_model(examples, split.train)
     valid = (examples.validation_dataset(split.valid, config.batch_size)
              if len(split.valid) else None)
-    trainer.fit(model, examples.training_dataset(split.train, config.batch_size, seed=seed),
-                valid, config, work_dir, distribution)
-    return model
+    history = trainer.fit(
+        model, examples.training_dataset(split.train, config.batch_size, seed=seed),
+        valid, config, work_dir, distribution, heads)
+    return history.model
 
 
 def _identity(system, examples, split, run):
@@ -72,9 +77,10 @@ def _identity(system, examples, split, run):
         "training": dataclasses.asdict(run.training), "seed": run.seed}, default=str))
 
 
-def run_split(system, examples, split, position, run, distribution=None):
+def run_split(system, examples, split, position, run, distribution=None, heads=None):
     """Trains and evaluates one split, or returns its earlier result (None on a worker
-    other than the chief: it keeps no results)."""
+    other than the chief: it keeps no results). ``heads``: the run's
+    ``compiled_heads.CompiledHeads`` (None: a head compiled for this split alone)."""
     distribution = distribution or distribute.Distribution()
     cache = split_cache.SplitCache(os.path.join(run.output_dir, split.name),
                                    _identity(system, examples, split, run))
@@ -89,7 +95,7 @@ def run_split(system, examples, split, position, run, distribution=None):
     logging.info("%s: training on %d songs (%d for early stopping), testing on %d",
                  split.name, len(split.train), len(split.valid), len(split.test))
     model = train_split(system, examples, split, run.training, cache.work_dir,
-                        run.seed + position, distribution)
+                        run.seed + position, distribution, heads)
     if not distribution.is_chief:  # evaluation runs no collective op: the chief's alone
         return None
     result = evaluate.evaluate_songs(model, examples, split.test, run.training.batch_size)
@@ -154,7 +160,9 @@ def run_experiment(run, folder=None, distribution=None):
                                     run.seed)
     logging.info("%d songs in %d classes; %d splits", len(examples.song_ids),
                  len(examples.class_names), len(splits))
-    results = [run_split(system, examples, split, k, run, distribution)
+    # One worker: every fit below shares one compiled model and its traced functions.
+    heads = compiled_heads.CompiledHeads() if distribution.num_workers == 1 else None
+    results = [run_split(system, examples, split, k, run, distribution, heads)
                for k, split in enumerate(splits)]
     payload = (run_report.write_run_report(run, system, examples, splits, results)
                if distribution.is_chief else None)
@@ -163,7 +171,8 @@ def run_experiment(run, folder=None, distribution=None):
                                        run.splits.validation_fraction, run.seed)
         logging.info("Final model: training on %d songs", len(split.train))
         model = train_split(system, examples, split, run.training,
-                            os.path.join(run.output_dir, "final"), run.seed, distribution)
+                            os.path.join(run.output_dir, "final"), run.seed, distribution,
+                            heads)
         exporter.export_run(model, system, examples, run)  # every worker: see distribute
     distribution.barrier()  # the others wait until the chief has written everything
     return payload

@@ -2,8 +2,9 @@
 
 Every system trains through ``fit``: Adam, sparse categorical cross-entropy, early
 stopping on the validation loss with the best weights restored, optional step decay of
-the learning rate, TensorBoard logs and a CSV history, and ``BackupAndRestore`` so an
-interrupted fold resumes at its last finished epoch, early stopping's state included.
+the learning rate, TensorBoard logs and a CSV history, and a backup at every epoch
+(``backup.ArrayBackupAndRestore``) so an interrupted fold resumes at its last finished
+epoch, early stopping's state included.
 Under ``tf.distribute`` (``genre_tf.training.distribute``) the optimizer is created in
 the strategy's scope and ``fit`` runs with what the strategy needs around it.
 """
@@ -14,12 +15,17 @@ import os
 import shutil
 
 import keras
+import tensorflow as tf
 from absl import logging
 
-from genre_tf.training import distribute, early_stopping
+from genre_tf.training import backup, distribute, early_stopping
 
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
+WHOLE_EPOCH = 1 << 20  # steps per execution beyond any epoch's batches
+# Validation data up to this size is one batch: a head's validation rows (musicnn on
+# 100 songs: ~6 MB), not a CNN's images (16 of 512x512, fewer than a training batch).
+VALIDATION_BATCH_BYTES = 16 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +69,21 @@ class EpochLogger(keras.callbacks.Callback):
             logging.info("epoch %d/%d %s", epoch + 1, self.epochs, values)
 
 
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """TensorBoard's epoch curves (train and validation loss and accuracy, learning
+    rate) and nothing per call of the training or test function: there Keras' callback
+    writes ``batch_*`` scalars (to no writer, at ``update_freq="epoch"``) and
+    ``evaluation_*_vs_iterations`` copies of the validation curves, 7 summary ops an
+    epoch that cost more than the epoch's validation (cProfile of a musicnn split)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        del batch, logs
+
+    def on_test_end(self, logs=None):
+        del logs
+        self._pop_writer()  # pylint: disable=protected-access  (pushed by on_test_begin)
+
+
 def step_decay(initial_rate, every, factor):
     """``lr = initial_rate * factor ** floor(epoch / every)`` as a Keras schedule fn."""
     def schedule(epoch, rate=None):
@@ -71,14 +92,47 @@ def step_decay(initial_rate, every, factor):
     return schedule
 
 
-def compile_model(model, config):
+def compile_model(model, config, steps_per_execution=1):
     """Adam and cross-entropy. XLA is off: Keras 3 compiles every new model with it by
     default, which costs ~1-1.5 s per fit and gains nothing on heads this small (every
-    split, final fit and tuning trial builds a new model)."""
+    split, final fit and tuning trial builds a new model). ``steps_per_execution``: see
+    ``epoch_steps``."""
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=False)
+                  steps_per_execution=steps_per_execution, jit_compile=False)
     return model
+
+
+def epoch_steps(distribution):
+    """Steps per call of the training function: a whole epoch on one worker (the loop
+    ends with the data), 1 on several. A head's step takes well under a millisecond of
+    work, and Keras' per-call cost (its Python loop, every callback's batch hooks) was
+    most of an epoch. Several workers repeat their datasets and count their steps
+    (``Distribution.fit_data``): a longer loop would read on into the next pass there."""
+    return WHOLE_EPOCH if distribution.num_workers == 1 else 1
+
+
+def validation_batch(valid_dataset, distribution):
+    """``valid_dataset`` as one batch held in memory, where one worker fits and it takes
+    at most ``VALIDATION_BATCH_BYTES`` (else as it is). Keras makes a new iterator over
+    the validation data at every epoch; over the examples' pipeline that cost more than
+    validating (cProfile of a musicnn split: 75 ms of a 420 ms validation under load),
+    over one tensor it costs next to nothing. The loss is the mean over the same rows."""
+    if valid_dataset is None or distribution.num_workers != 1:
+        return valid_dataset
+    batches, size = [], 0
+    for batch in valid_dataset:
+        batches.append(batch)
+        size += sum(part.numpy().nbytes for part in tf.nest.flatten(batch))
+        if size > VALIDATION_BATCH_BYTES:
+            return valid_dataset
+    if not batches:
+        return valid_dataset
+    rows = tf.nest.map_structure(lambda *parts: tf.concat(parts, 0), *batches)
+    # Sliced and batched again rather than ``from_tensors``: the batch keeps an unknown
+    # size, so validation sets of other sizes (other splits) reuse the traced function.
+    return tf.data.Dataset.from_tensor_slices(rows).batch(
+        int(tf.shape(tf.nest.flatten(rows)[0])[0]))
 
 
 def training_callbacks(config, work_dir, has_validation, resumable=True):
@@ -93,7 +147,7 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
     backup_dir = os.path.join(work_dir, BACKUP_DIR)
     callbacks = [
         keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=resumable),
-        keras.callbacks.TensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
+        EpochTensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
     ]
     if config.log_every_epochs:
         callbacks.append(EpochLogger(config.log_every_epochs, config.epochs))
@@ -108,12 +162,14 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
             os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, **stopping)
             if resumable else keras.callbacks.EarlyStopping(**stopping))
     if resumable:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
+        callbacks.append(backup.ArrayBackupAndRestore(backup_dir))
     return callbacks
 
 
-def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None):
-    """Compiles and fits ``model``; returns the Keras History.
+def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None,
+        heads=None):
+    """Compiles and fits ``model``; returns the Keras History, whose ``model`` is the
+    model fitted: ``model``, or the twin in ``heads`` that took its variables.
 
     Args:
       model: an uncompiled Keras model, built in ``distribution``'s scope.
@@ -124,11 +180,16 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
       work_dir: folder for backups, early stopping's state, TensorBoard logs and
         history.csv.
       distribution: a ``distribute.Distribution`` (None: no strategy).
+      heads: a ``compiled_heads.CompiledHeads`` shared by the run's fits, or None
+        (``model`` is compiled and fitted itself).
     """
     distribution = distribution or distribute.Distribution()
     os.makedirs(work_dir, exist_ok=True)
+    steps = epoch_steps(distribution)
+    valid_dataset = validation_batch(valid_dataset, distribution)
     with distribution.scope():  # the optimizer's variables are the strategy's too
-        compile_model(model, config)
+        model = (compile_model(model, config, steps) if heads is None
+                 else heads.compiled(model, config, steps))
     callbacks = training_callbacks(config, work_dir, valid_dataset is not None,
                                    distribution.resumable)
     with distribution.fit_context(model):

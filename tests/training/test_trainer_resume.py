@@ -45,7 +45,9 @@ def _problem():
 
 
 class _KillInEpoch(keras.callbacks.Callback):
-    """SIGKILLs this process at the second batch of ``epoch``: no handler, no cleanup."""
+    """SIGKILLs this process as ``epoch``'s batches start, after the epoch ends of the
+    earlier epochs and before its own: no handler, no cleanup. (An epoch runs in one
+    call of the training function, ``trainer.epoch_steps``: its batch hook runs once.)"""
 
     def __init__(self, epoch):
         super().__init__()
@@ -56,7 +58,7 @@ class _KillInEpoch(keras.callbacks.Callback):
         self.epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.epoch == self.kill_epoch and batch == 1:
+        if self.epoch == self.kill_epoch and batch == 0:
             os.kill(os.getpid(), signal.SIGKILL)
 
 

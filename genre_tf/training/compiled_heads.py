@@ -1,0 +1,61 @@
+"""One compiled head per structure for a whole run, so Keras traces its functions once.
+
+Every split and the final fit build a new head, and Keras traces a new model's train
+and test functions on its first fit (and evaluation traces a predict function): on a
+dense head that tracing was a large part of a split's seconds. ``CompiledHeads`` keeps
+the first compiled model of each structure and fits every later head of that structure
+on it instead: it takes the new head's variables (initialised from the split's seed,
+standardisation adapted to the split's songs, dropout's seed state), puts its optimizer
+back to the state it had when new and forgets the epoch a resumed fit started at. A
+split's result thus depends on its seed and songs only, not on the splits that ran
+before it in the process (a rerun that resumes at split 3 trains it as the first run
+did).
+
+Only models whose layers read every state they use from variables are shared
+(``REUSABLE_LAYERS``): Keras' own ``Normalization`` bakes its statistics into the traced
+function as constants (see ``models.standardize``).
+"""
+
+import keras
+
+from genre_tf.models import standardize
+from genre_tf.training import trainer
+
+# Layers whose call reads nothing but its inputs and its variables.
+REUSABLE_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Dropout,
+                   keras.layers.BatchNormalization, standardize.Standardize,
+                   keras.Model)
+
+
+def reusable(model):
+    """Whether ``model`` can be fitted on a twin compiled earlier (see the docstring)."""
+    return all(isinstance(layer, REUSABLE_LAYERS)
+               for layer in model._flatten_layers(include_self=False))  # pylint: disable=protected-access
+
+
+class CompiledHeads:
+    """Compiled models by structure and training settings, for one process's fits."""
+
+    def __init__(self):
+        self._twins = {}  # key -> (compiled model, its optimizer's values when new)
+
+    def compiled(self, model, config, steps_per_execution):
+        """A compiled model holding ``model``'s variables: ``model`` itself compiled
+        (the first of its kind, or one that cannot be shared), or the earlier twin."""
+        if not reusable(model):
+            return trainer.compile_model(model, config, steps_per_execution)
+        key = (model.to_json(), config, steps_per_execution)
+        if key not in self._twins:
+            trainer.compile_model(model, config, steps_per_execution)
+            model.optimizer.build(model.trainable_variables)
+            self._twins[key] = (model, [v.numpy() for v in model.optimizer.variables])
+            return model
+        twin, optimizer_values = self._twins[key]
+        for target, source in zip(twin.variables, model.variables, strict=True):
+            target.assign(source)
+        for variable, value in zip(twin.optimizer.variables, optimizer_values,
+                                   strict=True):
+            variable.assign(value)
+        twin._initial_epoch = None  # pylint: disable=protected-access  (set by a resume)
+        twin.stop_training = False
+        return twin

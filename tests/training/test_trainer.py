@@ -1,0 +1,39 @@
+"""What ``trainer.fit`` does to its data before Keras sees it."""
+
+import numpy as np
+import tensorflow as tf
+
+from genre_tf.training import distribute, trainer
+
+
+class ValidationBatchTest(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal((23, 5)).astype(np.float32)
+        self.y = np.arange(23) % 3
+        self.batches = tf.data.Dataset.from_tensor_slices((self.x, self.y)).batch(4)
+
+    def test_small_validation_data_becomes_one_batch_of_the_same_rows_in_order(self):
+        joined = list(trainer.validation_batch(self.batches, distribute.Distribution()))
+        self.assertLen(joined, 1)
+        x, y = joined[0]
+        self.assertAllEqual(x, self.x)
+        self.assertAllEqual(y, self.y)
+
+    def test_large_validation_data_stays_as_it_is(self):
+        limit = trainer.VALIDATION_BATCH_BYTES
+        trainer.VALIDATION_BATCH_BYTES = 100  # fewer bytes than two batches hold
+        self.addCleanup(setattr, trainer, "VALIDATION_BATCH_BYTES", limit)
+        kept = trainer.validation_batch(self.batches, distribute.Distribution())
+        self.assertIs(kept, self.batches)
+        self.assertIsNone(trainer.validation_batch(None, distribute.Distribution()))
+
+    def test_one_worker_runs_a_whole_epoch_per_call(self):
+        self.assertEqual(trainer.epoch_steps(distribute.Distribution()),
+                         trainer.WHOLE_EPOCH)
+
+
+if __name__ == "__main__":
+    tf.test.main()
