@@ -19,7 +19,9 @@ same hop (``musicnn.flags``: ``max_pool`` every 1.5 s, i.e. every 94 mel frames)
 
 s/clip = wall seconds over all clips / clips, each side after one warm-up on the
 first clip (excluded), both including decoding from file. The ratio is the original's
-s/clip over the project's, measured in the same run. The embeddings are compared
+s/clip over the project's, measured in the same run, back to back. CPU seconds (every
+thread of each process) are printed too: on a shared machine they move less with the
+other load than wall time does. The embeddings are compared
 (largest difference relative to the largest magnitude of the original's).
 """
 
@@ -52,12 +54,12 @@ from musicnn.extractor import extractor
 paths, overlap, layer, out = json.loads(sys.argv[1])
 extractor(paths[0], model='MSD_musicnn', input_length=3, input_overlap=overlap,
           extract_features=True)
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 for k, path in enumerate(paths):
     features = extractor(path, model='MSD_musicnn', input_length=3,
                          input_overlap=overlap, extract_features=True)[2]
     np.save(f"{out}/{k}.npy", features[layer])
-print(json.dumps(time.perf_counter() - started))
+print(json.dumps([time.perf_counter() - started, time.process_time() - cpu_started]))
 """
 
 
@@ -74,14 +76,14 @@ def original_overlap_seconds(hop_frames):
 
 
 def original_embeddings(paths, hop_frames, layer, folder):
-    """(embeddings per clip, wall seconds) of the original extractor."""
+    """(embeddings per clip, wall seconds, CPU seconds) of the original extractor."""
     argument = json.dumps([paths, original_overlap_seconds(hop_frames), layer, folder])
     environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3",
                        CUDA_VISIBLE_DEVICES="")
     result = subprocess.run([sys.executable, "-c", _ORIGINAL_SCRIPT, argument],
                             check=True, capture_output=True, text=True, env=environment)
-    seconds = json.loads(result.stdout.strip().splitlines()[-1])
-    return [np.load(f"{folder}/{k}.npy") for k in range(len(paths))], seconds
+    seconds, cpu_seconds = json.loads(result.stdout.strip().splitlines()[-1])
+    return [np.load(f"{folder}/{k}.npy") for k in range(len(paths))], seconds, cpu_seconds
 
 
 def clip_index(paths):
@@ -110,11 +112,12 @@ def main(argv):
     frontend = embedding.EmbeddingFrontEnd(config).load()
     hop_frames = musicnn.MusicnnBackbone.hop_frames_for(frontend.config.frame_hop_seconds)
     project_embeddings(frontend, paths[:1])  # warm-up (traces), outside the timing
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     ours = project_embeddings(frontend, paths)
     project_seconds = time.perf_counter() - started
+    project_cpu = time.process_time() - cpu_started
     with tempfile.TemporaryDirectory(prefix="genre_tf_bench_") as folder:
-        theirs, original_seconds = original_embeddings(paths, hop_frames,
+        theirs, original_seconds, original_cpu = original_embeddings(paths, hop_frames,
                                                        frontend.config.layer, folder)
     worst = max(float(np.max(np.abs(a - b))) / float(np.max(np.abs(b)))
                 for a, b in zip(ours, theirs))
@@ -124,10 +127,11 @@ def main(argv):
           f"3 s patches every {hop_frames} frames ({sum(len(a) for a in ours)} patches); "
           f"CPU cores: {os.cpu_count()}")
     print(f"original extractor (TF1 graph): {original_seconds / n:7.3f} s/clip "
-          f"({original_seconds:.1f} s)")
+          f"({original_seconds:.1f} s; CPU {original_cpu / n:.3f} s/clip)")
     print(f"project extraction:             {project_seconds / n:7.3f} s/clip "
-          f"({project_seconds:.1f} s)")
-    print(f"speed-up project / original: {original_seconds / project_seconds:.1f}x")
+          f"({project_seconds:.1f} s; CPU {project_cpu / n:.3f} s/clip)")
+    print(f"speed-up project / original: {original_seconds / project_seconds:.1f}x "
+          f"(CPU seconds: {original_cpu / project_cpu:.1f}x)")
     print(f"same patches per clip: {shapes_match}; largest difference relative to the "
           f"original's largest magnitude: {worst:.2e}")
 

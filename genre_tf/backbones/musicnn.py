@@ -262,16 +262,30 @@ class MusicnnBackbone(keras.layers.Layer):
         self.trainable = False
         self.dim = EMBEDDING_LAYERS[layer]
         self.built = True  # its weights live in `network`, built above
+        # The network as one function of patches, traced once per process: every
+        # tf.data pass and export that calls the layer then calls this graph instead of
+        # tracing the Keras network into its own (seconds per trace).
+        self.traces = 0
+        self.outputs_of_patches = tf.function(
+            self._outputs_of_patches, autograph=False, reduce_retracing=True,
+            input_signature=[tf.TensorSpec([None, None, P.N_MELS], tf.float32)])
+
+    def _outputs_of_patches(self, patches):
+        self.traces += 1  # Python: counts traces, not calls
+        return self.network(patches, training=False)
+
+    def embed_patches(self, patches):
+        """Log-mel patches ``[n, frames, 96]`` (``log_mel_patches``) -> ``[n, dim]``."""
+        return self.outputs_of_patches(patches)[self.layer_name]
 
     def call(self, waveform):
         """``[samples >= MIN_SAMPLES]`` -> ``[patches, dim]``."""
-        patches = log_mel_patches(waveform, self.hop_frames)
-        return self.network(patches, training=False)[self.layer_name]
+        return self.embed_patches(log_mel_patches(waveform, self.hop_frames))
 
     def taggram(self, waveform):
         """Tag probabilities per patch, ``[patches, 50]`` (for checking the port)."""
-        return self.network(log_mel_patches(waveform, self.hop_frames),
-                            training=False)["taggram"]
+        return self.outputs_of_patches(log_mel_patches(waveform, self.hop_frames))[
+            "taggram"]
 
     def get_config(self):
         return {**super().get_config(), "model": self.model_name, "layer": self.layer_name,
