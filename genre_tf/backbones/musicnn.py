@@ -106,7 +106,7 @@ class TemporalConv(layers.Conv2D):
         return self.activation(tf.nn.bias_add(outputs, self.bias))
 
 
-def _band_max_of_batch_norm(batch_norm, features):
+def band_max_of_batch_norm(batch_norm, features):
     """``max(batch_norm(features), axis=2)`` (over mel bands), normalising only the
     band maximum and minimum.
 
@@ -141,10 +141,10 @@ def build_musicnn(n_tags=50, n_frames=None, num_filt_midend=64,
     front = []
     for index, width in ((0, int(0.4 * P.N_MELS)), (1, int(0.7 * P.N_MELS))):  # timbral
         y = _conv(index, 204, (7, width), "valid")(padded)
-        front.append(_band_max_of_batch_norm(_batch_norm(index + 1), y))
+        front.append(band_max_of_batch_norm(_batch_norm(index + 1), y))
     for index, length in ((2, 128), (3, 64), (4, 32)):  # temporal
         y = _conv(index, 51, (length, 1), "same", TemporalConv)(x)
-        front.append(_band_max_of_batch_norm(_batch_norm(index + 1), y))
+        front.append(band_max_of_batch_norm(_batch_norm(index + 1), y))
     front_features = ops.concatenate(front, axis=2)  # [b, t, 561]
 
     mid = [ops.expand_dims(front_features, -1)]  # [b, t, 561, 1]
@@ -267,7 +267,7 @@ class MusicnnBackbone(keras.layers.Layer):
         # tracing the Keras network into its own (seconds per trace).
         self.traces = 0
         self.outputs_of_patches = tf.function(
-            self._outputs_of_patches, autograph=False, reduce_retracing=True,
+            self._outputs_of_patches, autograph=False,
             input_signature=[tf.TensorSpec([None, None, P.N_MELS], tf.float32)])
 
     def _outputs_of_patches(self, patches):
