@@ -73,9 +73,52 @@ def _batch_norm(index):
     return layers.BatchNormalization(epsilon=P.BN_EPSILON, name=name)
 
 
-def _conv(index, filters, kernel, padding):
+def _conv(index, filters, kernel, padding, conv_class=layers.Conv2D):
     name = "conv2d" + (f"_{index}" if index else "")
-    return layers.Conv2D(filters, kernel, padding=padding, activation="relu", name=name)
+    return conv_class(filters, kernel, padding=padding, activation="relu", name=name)
+
+
+class TemporalConv(layers.Conv2D):
+    """A ``(length, 1)`` "same" convolution along time of a one-channel input
+    ``[batch, frames, bands, 1]``, computed as one matrix product with the banded
+    (Toeplitz) ``[frames, frames * filters]`` matrix of its taps.
+
+    Why: the direct convolution of a single input channel with a 32-128-tap kernel runs
+    far below the CPU's matrix-product speed; the banded product does 1.5-6x the
+    multiply-adds (the zeros of the band) in a third of the CPU time for musicnn's three
+    temporal filters. The sums are the same, in another order (float rounding only).
+    Weights, names and output are a ``Conv2D``'s: the checkpoint loads unchanged.
+    """
+
+    def call(self, inputs):
+        length, filters = self.kernel_size[0], self.filters
+        frames, bands = tf.shape(inputs)[1], inputs.shape[2]
+        taps = tf.concat([self.kernel[:, 0, 0, :], tf.zeros([1, filters])], 0)
+        # Output frame t reads input frame t + tap - before ("same" padding); taps
+        # outside [0, length) read the zero row `length`.
+        before = (length - 1) // 2
+        tap = tf.range(frames)[:, None] - tf.range(frames)[None, :] + before
+        band = tf.gather(taps, tf.where((tap >= 0) & (tap < length), tap, length))
+        columns = tf.reshape(tf.transpose(inputs[..., 0], [0, 2, 1]), [-1, frames])
+        outputs = tf.matmul(columns, tf.reshape(band, [frames, frames * filters]))
+        outputs = tf.transpose(tf.reshape(outputs, [-1, bands, frames, filters]),
+                               [0, 2, 1, 3])
+        return self.activation(tf.nn.bias_add(outputs, self.bias))
+
+
+def band_max_of_batch_norm(batch_norm, features):
+    """``max(batch_norm(features), axis=2)`` (over mel bands), normalising only the
+    band maximum and minimum.
+
+    Why: inference batch norm is a per-channel affine map, so the band maximum of its
+    output is the image of the band maximum or minimum of its input (whichever is larger
+    after the map); float rounding keeps such a map monotone, so the result is
+    bit-identical while the front end's largest tensors ``[batch, frames, bands, 204]``
+    are read twice instead of normalised element by element.
+    """
+    ops = keras.ops
+    return ops.maximum(batch_norm(ops.max(features, axis=2)),
+                       batch_norm(ops.min(features, axis=2)))
 
 
 def build_musicnn(n_tags=50, n_frames=None, num_filt_midend=64,
@@ -97,11 +140,11 @@ def build_musicnn(n_tags=50, n_frames=None, num_filt_midend=64,
     padded = layers.ZeroPadding2D(((3, 3), (0, 0)))(x)
     front = []
     for index, width in ((0, int(0.4 * P.N_MELS)), (1, int(0.7 * P.N_MELS))):  # timbral
-        y = _batch_norm(index + 1)(_conv(index, 204, (7, width), "valid")(padded))
-        front.append(ops.max(y, axis=2))
+        y = _conv(index, 204, (7, width), "valid")(padded)
+        front.append(band_max_of_batch_norm(_batch_norm(index + 1), y))
     for index, length in ((2, 128), (3, 64), (4, 32)):  # temporal
-        y = _batch_norm(index + 1)(_conv(index, 51, (length, 1), "same")(x))
-        front.append(ops.max(y, axis=2))
+        y = _conv(index, 51, (length, 1), "same", TemporalConv)(x)
+        front.append(band_max_of_batch_norm(_batch_norm(index + 1), y))
     front_features = ops.concatenate(front, axis=2)  # [b, t, 561]
 
     mid = [ops.expand_dims(front_features, -1)]  # [b, t, 561, 1]
@@ -159,7 +202,8 @@ def load_checkpoint(model, folder):
                                             "moving_variance")}
     loaded = 0
     for layer in model.layers:
-        names = suffixes.get(type(layer))
+        names = next((names for kind, names in suffixes.items()
+                      if isinstance(layer, kind)), None)
         if not names:
             continue
         values = []
@@ -218,16 +262,30 @@ class MusicnnBackbone(keras.layers.Layer):
         self.trainable = False
         self.dim = EMBEDDING_LAYERS[layer]
         self.built = True  # its weights live in `network`, built above
+        # The network as one function of patches, traced once per process: every
+        # tf.data pass and export that calls the layer then calls this graph instead of
+        # tracing the Keras network into its own (seconds per trace).
+        self.traces = 0
+        self.outputs_of_patches = tf.function(
+            self._outputs_of_patches, autograph=False,
+            input_signature=[tf.TensorSpec([None, None, P.N_MELS], tf.float32)])
+
+    def _outputs_of_patches(self, patches):
+        self.traces += 1  # Python: counts traces, not calls
+        return self.network(patches, training=False)
+
+    def embed_patches(self, patches):
+        """Log-mel patches ``[n, frames, 96]`` (``log_mel_patches``) -> ``[n, dim]``."""
+        return self.outputs_of_patches(patches)[self.layer_name]
 
     def call(self, waveform):
         """``[samples >= MIN_SAMPLES]`` -> ``[patches, dim]``."""
-        patches = log_mel_patches(waveform, self.hop_frames)
-        return self.network(patches, training=False)[self.layer_name]
+        return self.embed_patches(log_mel_patches(waveform, self.hop_frames))
 
     def taggram(self, waveform):
         """Tag probabilities per patch, ``[patches, 50]`` (for checking the port)."""
-        return self.network(log_mel_patches(waveform, self.hop_frames),
-                            training=False)["taggram"]
+        return self.outputs_of_patches(log_mel_patches(waveform, self.hop_frames))[
+            "taggram"]
 
     def get_config(self):
         return {**super().get_config(), "model": self.model_name, "layer": self.layer_name,

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import unittest
 
+import keras
 import numpy as np
 import pytest
 import soundfile
@@ -165,6 +166,60 @@ class MusicnnPortTest(tf.test.TestCase):
             systems.System(systems.SystemConfig(
                 "embedding", backbones.BackboneConfig("vggish", layer="pooled"),
                 heads.FinetunedTopHead()))
+
+    def test_banded_temporal_convolution_equals_conv2d(self):
+        """Full patches and real-length (short) ones, even and odd tap counts."""
+        rng = np.random.default_rng(0)
+        for length, frames in ((128, 187), (64, 120), (32, 187), (7, 100)):
+            direct = keras.layers.Conv2D(5, (length, 1), padding="same", activation="relu")
+            banded = musicnn.TemporalConv(5, (length, 1), padding="same", activation="relu")
+            x = rng.normal(size=(3, frames, 96, 1)).astype(np.float32)
+            direct.build(x.shape)
+            banded.build(x.shape)
+            weights = [rng.normal(size=w.shape).astype(np.float32)
+                       for w in direct.get_weights()]
+            direct.set_weights(weights)
+            banded.set_weights(weights)
+            expected = direct(x).numpy()
+            self.assertBetween(np.mean(expected > 0), 0.3, 0.7)
+            self.assertAllClose(banded(x), expected, atol=1e-5 * np.abs(expected).max(),
+                                rtol=0)
+
+    def test_band_max_of_batch_norm_is_exact(self):
+        """Negative scales take the band minimum; the result is bit-identical."""
+        rng = np.random.default_rng(1)
+        x = rng.normal(size=(2, 9, 17, 5)).astype(np.float32)
+        weights = [np.array([-2.0, -0.5, 0.5, 1.0, 3.0], np.float32),
+                   rng.normal(size=5).astype(np.float32),
+                   rng.normal(size=5).astype(np.float32),
+                   rng.uniform(0.5, 2.0, size=5).astype(np.float32)]
+
+        def norm_for(shape):  # a layer keeps the rank it was built for
+            norm = keras.layers.BatchNormalization(epsilon=1e-3)
+            norm.build(shape)
+            norm.set_weights(weights)
+            return norm
+
+        expected = np.max(norm_for(x.shape)(x, training=False).numpy(), axis=2)
+        band_norm = norm_for(expected.shape)
+        pooled = musicnn.band_max_of_batch_norm(band_norm, tf.constant(x)).numpy()
+        self.assertAllEqual(pooled, expected)
+        self.assertNotAllClose(expected, band_norm(np.max(x, axis=2), training=False))
+
+    def test_network_is_traced_once_for_every_pass(self):
+        """Each tf.data pass (extraction makes one per segment kind) and eager call
+        reuses the one traced network, whatever the patch count or length."""
+        backbone = musicnn.MusicnnBackbone("MSD_musicnn", layer="max_pool",
+                                           frame_hop_seconds=1.5)
+        waves = np.stack([fixtures.music_like(5.0, sr=16000, seed=s) for s in (7, 8)])
+        for _ in range(2):
+            data = tf.data.Dataset.from_tensor_slices(waves.astype(np.float32)).map(
+                backbone, num_parallel_calls=2)
+            # 313 mel frames: 187-frame patches every 94 frames.
+            self.assertEqual([e.shape for e in data], [(2, 753), (2, 753)])
+        short = fixtures.music_like(2.0, sr=16000, seed=9).astype(np.float32)
+        self.assertEqual(backbone(tf.constant(short)).shape, (1, 753))  # real length
+        self.assertEqual(backbone.traces, 1)
 
     def test_layers_and_patch_framing(self):
         backbone = musicnn.MusicnnBackbone("MTT_musicnn", layer="penultimate",
