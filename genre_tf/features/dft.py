@@ -85,24 +85,27 @@ def _rfft_parts_matmul(frames, n):
     Sample ``m = a + n1 * b`` (``a < n1``, ``b < n2``) and frequency
     ``k = c + n2 * d`` (``c < n2``, ``d < n1``):
     ``X[k] = sum_a W_n1^(a d) W_n^(a c) sum_b x[a + n1 b] W_n2^(b c)``.
+    Both sums are 2-D matmuls with a constant right side (TFLite's FULLY_CONNECTED,
+    which XNNPack runs fast; a broadcast batch matmul is several times slower).
     """
     n1, n2 = factor_pair(n)
-    first, twiddle_real, twiddle_imag, second = _rfft_matrices(n)
-    leading = tf.shape(frames)[:-1]
-    grid = tf.reshape(frames, tf.concat([leading, [n2, n1]], axis=0))  # [..., b, a]
-    inner = tf.matmul(tf.linalg.matrix_transpose(grid), first)  # [..., a, 2 * c]
-    inner_real, inner_imag = tf.split(inner, 2, axis=-1)
-    turned_real = inner_real * twiddle_real - inner_imag * twiddle_imag
-    turned_imag = inner_real * twiddle_imag + inner_imag * twiddle_real
-    turned = tf.linalg.matrix_transpose(tf.concat([turned_real, turned_imag], axis=-2))
-    outer = tf.matmul(turned, second)  # [..., c, 2 * d]
     k1 = n1 // 2 + 1
     bins = n // 2 + 1
+    first, twiddle_real, twiddle_imag, second = _rfft_matrices(n)
+    leading = tf.shape(frames)[:-1]
+    grid = tf.reshape(frames, [-1, n2, n1])  # [rows, b, a]
+    inner = tf.matmul(tf.reshape(tf.transpose(grid, [0, 2, 1]), [-1, n2]), first)
+    inner_real, inner_imag = tf.split(tf.reshape(inner, [-1, n1, 2 * n2]), 2, axis=-1)
+    turned_real = inner_real * twiddle_real - inner_imag * twiddle_imag  # [rows, a, c]
+    turned_imag = inner_real * twiddle_imag + inner_imag * twiddle_real
+    turned = tf.transpose(tf.concat([turned_real, turned_imag], axis=1), [0, 2, 1])
+    outer = tf.matmul(tf.reshape(turned, [-1, 2 * n1]), second)  # [rows * c, 2 * d]
+    outer = tf.transpose(tf.reshape(outer, [-1, n2, 2 * k1]), [0, 2, 1])  # [rows, 2d, c]
     parts = []
-    for part in tf.split(outer, 2, axis=-1):
-        natural = tf.reshape(tf.linalg.matrix_transpose(part),  # k = c + n2 * d
-                             tf.concat([leading, [k1 * n2]], axis=0))
-        parts.append(tf.split(natural, [bins, k1 * n2 - bins], axis=-1)[0])
+    for part in tf.split(outer, 2, axis=1):  # k = c + n2 * d: d-major is natural order
+        natural = tf.reshape(part, [-1, k1 * n2])
+        natural = tf.split(natural, [bins, k1 * n2 - bins], axis=-1)[0]
+        parts.append(tf.reshape(natural, tf.concat([leading, [bins]], axis=0)))
     return tuple(parts)
 
 
@@ -143,10 +146,17 @@ def _inverse_cosine_matrix(n, n_outputs):
     return (weight * np.cos(2 * np.pi * bins * lags / n) / n).astype(np.float32)
 
 
-def irfft_of_real(spectrum, n, n_outputs):
+def irfft_of_real(spectrum, n, n_outputs, nonnegative=False):
     """First ``n_outputs`` samples of ``tf.signal.irfft(spectrum, [n])`` for a real
     ``spectrum [..., n // 2 + 1]`` (e.g. a power spectrum: its inverse is the
-    autocorrelation)."""
+    autocorrelation).
+
+    ``nonnegative``: the result is known to be >= 0 (the autocorrelation of a
+    non-negative signal), so the matmul path clamps its rounding errors at 0: with
+    float16 constants (``genre_tf.export.float16``) small lags come out slightly
+    negative, and a log of them is NaN.
+    """
     if builtin_ops_active():
-        return tf.matmul(spectrum, _inverse_cosine_matrix(n, n_outputs))
+        result = tf.matmul(spectrum, _inverse_cosine_matrix(n, n_outputs))
+        return tf.nn.relu(result) if nonnegative else result
     return tf.signal.irfft(tf.cast(spectrum, tf.complex64), fft_length=[n])[..., :n_outputs]

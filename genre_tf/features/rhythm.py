@@ -69,7 +69,7 @@ def compute_tempogram(onset_envelope, win_length=384):
     frames = frames * tf.signal.hann_window(win_length, periodic=True)
     fft_length = int(2 ** np.ceil(np.log2(2 * win_length - 1)))
     power = dft.rfft_power(frames, fft_length)
-    autocorr = dft.irfft_of_real(power, fft_length, win_length)
+    autocorr = dft.irfft_of_real(power, fft_length, win_length, nonnegative=True)
     return spectral.normalize_max(autocorr)
 
 
