@@ -1,22 +1,23 @@
 """Latency of one 30 s song through each system's SavedModel and TFLite file.
 
-    PYTHONPATH=/path/to/ai-edge-litert python bench/predict.py [--systems=mlp,cnn,cnn_plus,musicnn] [--repeats=3]
+    PYTHONPATH=/path/to/ai-edge-litert python bench/predict.py [--systems=mlp,cnn,cnn_plus,musicnn] [--repeats=3] [--clips=4]
 
 For each system (mlp.flags, cnn.flags, cnn_plus.flags, musicnn.flags; VGGish needs
 TF-Hub and is left out) it builds the front end and an untrained head (latency does not
 depend on the weights; the head's standardisation is adapted to a few clips so its
 answers are not saturated), exports it as the trainer does (SavedModel with
 ``classify_waveform``; ``model.tflite`` traced for builtin ops; its float16 twin), then
-times ``classify_waveform`` on the first song of ``--data_dir`` (30 s at the system's
-rate; a synthetic 30 s clip when the folder is absent):
+times ``classify_waveform`` on the first of ``--clips`` songs of ``--data_dir`` (30 s at
+the system's rate; synthetic 30 s clips when the folder is absent):
 
 - SavedModel, ``tf.lite.Interpreter`` and, in a subprocess that imports no TensorFlow,
   the edge runtime ``ai-edge-litert`` (``requirements-bench.txt``; "n/a" when it is
   not importable), each the median of ``--repeats`` calls after one warm-up call, one
   after the other in this run; the ratio TFLite / SavedModel;
 - whether the file needs the Flex delegate, its size, and whether the float16 file
-  answers like the float32 one (same genre, largest probability difference) on the song
-  and on synthetic clips.
+  answers like the float32 one (same genre, largest probability difference) on the
+  ``--clips`` songs (whose examples also adapt the head's standardisation) and on two
+  synthetic clips.
 
 Timings on a shared machine are noisy: read the ratios, not the milliseconds.
 """
@@ -37,7 +38,7 @@ from absl import app, flags  # noqa: E402
 from genre_tf import backbones, console  # noqa: E402
 from genre_tf.audio import decode  # noqa: E402
 from genre_tf.export import endpoints, saved_model, tflite  # noqa: E402
-from genre_tf.features import spectrograms, statistics  # noqa: E402
+from genre_tf.features import statistics  # noqa: E402
 from genre_tf.frontends import embedding, feature_stats, spectrogram  # noqa: E402
 from genre_tf.models import heads  # noqa: E402
 from tests import fixtures  # noqa: E402
@@ -61,8 +62,8 @@ def _cnn():  # cnn.flags: the clip cropped to the shortest of GTZAN (~29.9 s), 5
 
 
 def _cnn_plus():  # cnn_plus.flags: 2.95 s mel crops every 1.5 s, each votes
-    config = spectrogram.ImageConfig(spectrograms.SpectrogramConfig(), image_size=0,
-                                     crop_seconds=2.95, crop_hop_seconds=1.5)
+    config = spectrogram.ImageConfig(image_size=0, crop_seconds=2.95,
+                                     crop_hop_seconds=1.5)
     return (spectrogram.SpectrogramFrontEnd(config),
             heads.CnnHead(base_filters=32, batch_norm=True))
 
@@ -105,25 +106,30 @@ def _median_ms(call, repeats):
     return 1e3 * float(np.median(seconds)), answer
 
 
-def _song(sample_rate):
-    """The first song of --data_dir (30 s) at ``sample_rate``, else a synthetic one."""
+def _songs(sample_rate):
+    """``{name: 30 s waveform}`` of ``--clips`` songs of --data_dir at
+    ``sample_rate`` (spread over the genres), else of synthetic clips."""
     try:
-        path = common.sample_paths()[0]
-    except (OSError, ValueError, IndexError):
-        return "synthetic", fixtures.music_like(SONG_SECONDS, sr=sample_rate, seed=1)
-    waveform = decode.read_waveform(path, sample_rate)[:SONG_SECONDS * sample_rate]
-    return os.path.basename(path), np.asarray(waveform, np.float32)
+        paths = common.sample_paths()
+    except (OSError, ValueError):
+        paths = []
+    if not paths:
+        return {f"synthetic_{seed}": fixtures.music_like(SONG_SECONDS, sr=sample_rate,
+                                                         seed=seed)
+                for seed in range(4)}
+    return {os.path.basename(path): np.asarray(
+        decode.read_waveform(path, sample_rate)[:SONG_SECONDS * sample_rate], np.float32)
+        for path in paths}
 
 
 def _export(name, folder):
-    """(front end, SavedModel dir, float32 .tflite, float16 .tflite) of an untrained
-    ``name`` system."""
+    """(front end, songs, paths: SavedModel dir, float32 and float16 .tflite) of an
+    untrained ``name`` system whose standardisation is adapted to the songs."""
     frontend, head = SYSTEMS[name]()
     frontend.load()
-    rate = frontend.sample_rate
-    seconds = 31 if name == "cnn" else 4
-    train = np.concatenate([frontend.examples(tf.constant(
-        fixtures.music_like(seconds, sr=rate, seed=s))).numpy() for s in range(4)])
+    songs = _songs(frontend.sample_rate)
+    train = np.concatenate([frontend.examples(tf.constant(song)).numpy()
+                            for song in songs.values()])
     model = head.build(frontend.example_shape, len(CLASSES), train, frontend)
     policy = "repeat"
     paths = {}
@@ -136,7 +142,7 @@ def _export(name, folder):
                 model, frontend, policy, CLASSES,
                 os.path.join(folder, f"{name}_{quantization or 'float32'}.tflite"),
                 quantization)
-    return frontend, paths
+    return frontend, songs, paths
 
 
 def _edge_runtime_ms(path, clip, folder):
@@ -159,8 +165,8 @@ def _lite_runner(path):
 
 
 def _measure(name, folder):
-    frontend, paths = _export(name, folder)
-    song_name, song = _song(frontend.sample_rate)
+    frontend, songs, paths = _export(name, folder)
+    song_name, song = next(iter(songs.items()))
     loaded = tf.saved_model.load(paths["saved_model"])
     saved_ms, saved = _median_ms(
         lambda: loaded.classify_waveform(tf.constant(song))["probabilities"].numpy(),
@@ -170,8 +176,8 @@ def _measure(name, folder):
                                FLAGS.repeats)
     edge_ms, edge = _edge_runtime_ms(paths[None], song, folder)
     half_runner = _lite_runner(paths["float16"])
-    clips = [song] + [fixtures.music_like(5.0, sr=frontend.sample_rate, seed=s)
-                      for s in (2, 3, 4)]
+    clips = list(songs.values()) + [fixtures.music_like(5.0, sr=frontend.sample_rate,
+                                                        seed=s) for s in (7, 8)]
     same_genre, largest_difference = True, 0.0
     for clip in clips:
         full = runner(waveform=clip)["probabilities"]
