@@ -5,19 +5,19 @@ feeds raw audio. It is traced a second time, inside ``lite_ops.builtin_ops()``, 
 temporary SavedModel (on TF 2.16 conversion works from a SavedModel, not from a Keras
 model): FFTs become matmul DFTs and rank-agnostic slices become plain ones, so the
 mlp, cnn and musicnn files use TFLite builtin ops only and run in the edge runtime
-(``ai-edge-litert``) without the Flex delegate, at least as fast as the SavedModel
-(``bench/predict.py``). Ops that still lack a builtin (the ``phase`` spectrogram's
-complex angle, a TF-Hub backbone's) fall back to SELECT_TF_OPS, and the export logs
-their names: such a file needs the Flex delegate.
+(``ai-edge-litert``) without the Flex delegate. In that runtime the cnn and musicnn
+files are about as fast as the SavedModel or faster, the mlp file (4 STFTs of the
+whole clip as matmuls) ~2.5x slower (``bench/predict.py``, README). Ops that still lack
+a builtin (the ``phase`` spectrogram's complex angle, a TF-Hub backbone's) fall back to
+SELECT_TF_OPS, and the export logs their names: such a file needs the Flex delegate.
 
 Quantisation (``QUANTIZATIONS``): ``float16`` stores the large constants (weights,
 filter banks, DFT matrices) as float16, about half the size, and computes in float32:
 its answers equal the float file's (``tests/export/test_tflite.py``); small constants
 stay float32 (``float16.py`` says why the converter's own float16 option breaks the
-front ends). ``dynamic_range`` (8-bit
-weights, ~4x smaller) also quantises the front end's filter banks and DFT matrices:
-TF 2.16 cannot exempt single ops, and it was seen to flip answers of the
-feature-statistics model: check it on your own audio before shipping it.
+front ends). ``dynamic_range`` (8-bit weights, ~4x smaller) also quantises the front
+end's filter banks and DFT matrices: TF 2.16 cannot exempt single ops, and it was seen
+to flip answers of the feature-statistics model: check it on your own audio first.
 """
 
 import os
