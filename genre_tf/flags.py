@@ -136,8 +136,8 @@ flags.DEFINE_boolean("tflite", True,
                      "Also convert the exported model's classify_waveform (raw audio in) "
                      "to model.tflite.")
 flags.DEFINE_boolean("tflite_quantize", False,
-                     "8-bit weights in model.tflite (4x smaller; it also quantises the "
-                     "front end's filter banks, which can change predictions).")
+                     "float16 weights in model.tflite (half the size; small constants stay "
+                     "float32; check its answers on your audio).")
 
 # --- Outputs, caching, reproducibility ------------------------------------------------
 flags.DEFINE_string("run_name", None,

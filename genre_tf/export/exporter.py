@@ -34,6 +34,7 @@ def export_run(model, system, examples, run):
     logging.info("Exported SavedModel to %s", export_dir)
     if run.export.tflite and frontend is not None:
         with console.quiet_export():
-            tflite.export_tflite_or_warn(export_dir, run.output_dir,
-                                         run.export.tflite_quantize)
+            tflite.export_tflite_or_warn(
+                model, frontend, policy, examples.class_names, run.output_dir,
+                "float16" if run.export.tflite_quantize else None)
     return export_dir

@@ -1,31 +1,68 @@
-"""TFLite export of a SavedModel endpoint, for apps on phones.
+"""TFLite export of the ``classify_waveform`` endpoint, for apps on phones.
 
-Converts from the SavedModel that ``saved_model.export_saved_model`` wrote (on TF 2.16
-conversion works from such a SavedModel, not from a Keras model directly). The
-``classify_waveform`` endpoint carries the whole front end (STFT, mel, statistics...),
-so an app feeds raw audio; its few ops without a TFLite builtin (RFFT of non-power-of-two
-sizes, some reductions) run through SELECT_TF_OPS (the Flex delegate). The unquantised
-model gives the SavedModel's probabilities to float precision. ``quantize`` (dynamic
-range, 8-bit constants, ~4x smaller) also quantises the front end's filter banks and DCT
-matrices, and was seen to flip predictions of the feature-statistics model: check it on
-your own audio before shipping it.
+The endpoint carries the whole front end (STFT, mel, statistics, musicnn...), so an app
+feeds raw audio. It is traced a second time, inside ``lite_ops.builtin_ops()``, into a
+temporary SavedModel (on TF 2.16 conversion works from a SavedModel, not from a Keras
+model): FFTs become matmul DFTs and rank-agnostic slices become plain ones, so the
+mlp, cnn and musicnn files use TFLite builtin ops only and run in the edge runtime
+(``ai-edge-litert``) without the Flex delegate. In that runtime the cnn and musicnn
+files are about as fast as the SavedModel or faster, the mlp file (4 STFTs of the
+whole clip as matmuls) ~2.5x slower (``bench/predict.py``, README). Ops that still lack
+a builtin (the ``phase`` spectrogram's complex angle, a TF-Hub backbone's) fall back to
+SELECT_TF_OPS, and the export logs their names: such a file needs the Flex delegate.
+
+Quantisation (``QUANTIZATIONS``): ``float16`` stores the large constants (weights,
+filter banks, DFT matrices) as float16, about half the size, and computes in float32:
+its answers equal the float file's (``tests/export/test_tflite.py``); small constants
+stay float32 (``float16.py`` says why the converter's own float16 option breaks the
+front ends). ``dynamic_range`` (8-bit weights, ~4x smaller) also quantises the front
+end's filter banks and DFT matrices: TF 2.16 cannot exempt single ops, and it was seen
+to flip answers of the feature-statistics model: check it on your own audio first.
 """
 
 import os
+import re
+import tempfile
 
 import tensorflow as tf
 from absl import logging
 
+from genre_tf.export import endpoints, float16, lite_ops, saved_model
+
 TFLITE_FILE = "model.tflite"
+SIGNATURE = "classify_waveform"
 
 
-def export_tflite(saved_model_dir, output_path, signature="classify_waveform",
-                  quantize=False):
-    """Converts one signature of a SavedModel; returns ``output_path``.
+def _dynamic_range(converter):
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+
+def _float32(converter):
+    del converter
+
+
+# Name -> (how it sets up the converter, how it rewrites the converted bytes);
+# None: float32.
+QUANTIZATIONS = {None: (_float32, bytes),
+                 "float16": (_float32, float16.quantize_large_constants),
+                 "dynamic_range": (_dynamic_range, bytes)}
+
+
+def flex_ops(blob):
+    """Names of the TF ops a TFLite file runs through the Flex delegate (sorted)."""
+    return sorted({name.decode() for name in re.findall(rb"Flex([A-Z][A-Za-z0-9]*)",
+                                                         blob)})
+
+
+def convert(saved_model_dir, signature=SIGNATURE, quantization=None):
+    """One signature of a SavedModel as TFLite bytes; builtin ops where they exist.
 
     Raises:
-      ValueError: the SavedModel has no such signature.
+      ValueError: unknown ``quantization``, or no such signature.
     """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown TFLite quantization {quantization!r}; choose from "
+                         f"{sorted(q for q in QUANTIZATIONS if q)} or None")
     loaded = tf.saved_model.load(saved_model_dir)
     if signature not in loaded.signatures:
         raise ValueError(f"{saved_model_dir} has no signature {signature!r}; it has "
@@ -34,23 +71,50 @@ def export_tflite(saved_model_dir, output_path, signature="classify_waveform",
                                                          signature_keys=[signature])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
                                            tf.lite.OpsSet.SELECT_TF_OPS]
-    if quantize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    blob = converter.convert()
+    set_up, rewrite = QUANTIZATIONS[quantization]
+    set_up(converter)
+    return rewrite(converter.convert())
+
+
+def export_tflite(model, frontend, policy, class_names, output_path, quantization=None):
+    """Writes ``classify_waveform`` of ``model`` behind ``frontend`` as TFLite.
+
+    Args:
+      model: the trained head.
+      frontend: its (loaded) front end.
+      policy: the short-clip policy (``genre_tf.audio.fill``).
+      class_names: label of each output index.
+      output_path: the ``.tflite`` file to write.
+      quantization: a key of ``QUANTIZATIONS``.
+
+    Returns:
+      ``output_path``.
+    """
+    endpoint = endpoints.waveform_endpoints(frontend, model, policy)[SIGNATURE]
+    with tempfile.TemporaryDirectory(prefix="genre_tf_tflite_") as folder:
+        with lite_ops.builtin_ops():
+            saved_model.export_saved_model(model, folder, class_names,
+                                           {SIGNATURE: endpoint}, frontend.trackables())
+        blob = convert(folder, SIGNATURE, quantization)
     with open(output_path, "wb") as handle:
         handle.write(blob)
-    logging.info("Wrote %s (%.1f MB, signature %s)", output_path, len(blob) / 2 ** 20,
-                 signature)
+    flex = flex_ops(blob)
+    if flex:
+        logging.warning("%s needs the TFLite Flex delegate for %s", output_path,
+                        ", ".join(flex))
+    logging.info("Wrote %s (%.1f MB, %s, %s)", output_path, len(blob) / 2 ** 20,
+                 quantization or "float32", "Flex ops" if flex else "builtin ops only")
     return output_path
 
 
-def export_tflite_or_warn(saved_model_dir, output_dir, quantize=False):
-    """``export_tflite`` of ``classify_waveform`` that logs, rather than raises, a
-    failure: the SavedModel is the main product of a run."""
+def export_tflite_or_warn(model, frontend, policy, class_names, output_dir,
+                          quantization=None):
+    """``export_tflite`` to ``<output_dir>/model.tflite`` that logs, rather than raises,
+    a failure: the SavedModel is the main product of a run."""
     path = os.path.join(output_dir, TFLITE_FILE)
     try:
-        return export_tflite(saved_model_dir, path, quantize=quantize)
+        return export_tflite(model, frontend, policy, class_names, path, quantization)
     except Exception as error:  # pylint: disable=broad-except
-        logging.warning("TFLite export of %s failed (%s); the SavedModel is unaffected",
-                        saved_model_dir, str(error).strip().splitlines()[0][:300])
+        logging.warning("TFLite export to %s failed (%s); the SavedModel is unaffected",
+                        path, str(error).strip().splitlines()[0][:300])
         return None

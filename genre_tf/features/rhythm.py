@@ -12,7 +12,7 @@ Shapes: onset envelope ``[..., frames]``; tempogram ``[..., frames, win_length]`
 import numpy as np
 import tensorflow as tf
 
-from genre_tf.features import spectral
+from genre_tf.features import dft, spectral
 
 
 def compute_onset_strength(waveform, sample_rate, n_fft=2048, hop_length=512,
@@ -68,9 +68,8 @@ def compute_tempogram(onset_envelope, win_length=384):
     frames = tf.signal.frame(padded, win_length, 1)[..., :n_frames, :]
     frames = frames * tf.signal.hann_window(win_length, periodic=True)
     fft_length = int(2 ** np.ceil(np.log2(2 * win_length - 1)))
-    spectrum = tf.signal.rfft(frames, fft_length=[fft_length])
-    power = tf.cast(tf.math.real(spectrum) ** 2 + tf.math.imag(spectrum) ** 2, tf.complex64)
-    autocorr = tf.signal.irfft(power, fft_length=[fft_length])[..., :win_length]
+    power = dft.rfft_power(frames, fft_length)
+    autocorr = dft.irfft_of_real(power, fft_length, win_length, nonnegative=True)
     return spectral.normalize_max(autocorr)
 
 

@@ -26,6 +26,8 @@ import librosa
 import numpy as np
 import tensorflow as tf
 
+from genre_tf.features import dft
+
 # power_to_db defaults of librosa: floor and dynamic range of a dB spectrogram.
 DB_AMIN = 1e-10
 DB_TOP = 80.0
@@ -65,6 +67,9 @@ def compute_stft(waveform, n_fft=1024, hop_length=512):
 
 def compute_stft_magnitude(waveform, n_fft=1024, hop_length=512):
     """|STFT|: ``np.abs(librosa.stft(y, n_fft, hop_length))``, time-major."""
+    if dft.builtin_ops_active():  # the TFLite export: no complex tensors, no RFFT op
+        padded = _center_pad(tf.convert_to_tensor(waveform, tf.float32), n_fft)
+        return dft.stft_magnitude(padded, n_fft, hop_length)
     return tf.abs(compute_stft(waveform, n_fft, hop_length))
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import tensorflow as tf
 
 from genre_tf.audio import params
-from genre_tf.features import rhythm, spectral
+from genre_tf.features import dft, rhythm, spectral
 
 
 def _mean(x):
@@ -161,13 +161,17 @@ def feature_vector_function(config=FeatureConfig()):
     """``compute_feature_vector`` as one ``tf.function`` per config, traced once.
 
     Tracing the feature graph takes about a second; datasets and exported models that
-    call this share one trace instead of re-tracing per ``Dataset.map``.
+    call this share one trace instead of re-tracing per ``Dataset.map``. The TFLite
+    export traces its own (``dft.builtin_ops``), so the choice is made per call.
     """
-    if config not in _VECTOR_FUNCTIONS:
-        _VECTOR_FUNCTIONS[config] = tf.function(
-            lambda waveform: compute_feature_vector(waveform, config),
-            input_signature=[tf.TensorSpec([None], tf.float32)])
-    return _VECTOR_FUNCTIONS[config]
+    def vector(waveform):
+        key = (config, dft.builtin_ops_active())
+        if key not in _VECTOR_FUNCTIONS:
+            _VECTOR_FUNCTIONS[key] = tf.function(
+                lambda waveform: compute_feature_vector(waveform, config),
+                input_signature=[tf.TensorSpec([None], tf.float32)])
+        return _VECTOR_FUNCTIONS[key](waveform)
+    return vector
 
 
 def feature_names(config=FeatureConfig()):
