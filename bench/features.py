@@ -114,12 +114,15 @@ def print_stage_profile(paths, config):
     waves = list(pipeline.waveform_dataset(paths, config.sample_rate, config.min_samples))
     started = time.process_time()
     list(pipeline.waveform_dataset(paths, config.sample_rate, config.min_samples))
-    print(f"  {'decode (tf.data, in-graph WAV)':44s} {1000 * (time.process_time() - started) / len(paths):7.1f}")
-    signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, None], tf.float32),
-                 tf.TensorSpec([None, 128], tf.float32)]
+    decode_ms = 1000 * (time.process_time() - started) / len(paths)
+    print(f"  {'decode (tf.data, in-graph WAV)':44s} {decode_ms:7.1f}")
     rows = {}
     for n_fft in config.window_sizes:
-        frames = tf.function(lambda y, n=n_fft: statistics.compute_frame_features(y, config, n))
+        signature = [tf.TensorSpec([None], tf.float32),
+                     tf.TensorSpec([None, n_fft // 2 + 1], tf.float32),
+                     tf.TensorSpec([None, 128], tf.float32)]
+        frames = tf.function(lambda y, n=n_fft: statistics.compute_frame_features(y, config, n),
+                             input_signature=signature[:1])
         shared = [(y, frames(y)) for y, _ in waves]
         inputs = [(y, f["power"], f["mel_db"]) for y, f in shared]
         for name, stage in _stage_functions(config):
@@ -129,7 +132,8 @@ def print_stage_profile(paths, config):
         stacked = [(tf.concat([f[name] for name, _ in config.frame_features()], -1),)
                    for _, f in shared]
         statistics_fn = tf.function(lambda x: [statistics.STATISTICS[s](x)
-                                               for s in config.statistics])
+                                               for s in config.statistics],
+                                    input_signature=[tf.TensorSpec([None, None], tf.float32)])
         rows["statistics"] = rows.get("statistics", 0.0) + _cpu_ms_per_clip(statistics_fn,
                                                                             stacked)
     for name, ms in rows.items():
@@ -149,10 +153,11 @@ def main(argv):
     config = statistics.FeatureConfig()
     tf_data_vectors(paths[:2], config)  # trace the graph once, outside the timing
     librosa_vectors(paths[:1], config)
+    n_jobs = os.cpu_count()
+    librosa_parallel_vectors(paths[:n_jobs], config, n_jobs)  # start and warm the workers
     ours, tf_seconds = common.timed(tf_data_vectors, paths, config)
     theirs, librosa_seconds = common.timed(librosa_vectors, paths, config)
     naive, naive_seconds = common.timed(librosa_vectors, paths, config, False)
-    n_jobs = os.cpu_count()
     parallel, parallel_seconds = common.timed(librosa_parallel_vectors, paths, config,
                                               n_jobs)
     assert all(np.allclose(parallel[i], theirs[i], rtol=1e-5, atol=1e-5) for i in theirs)
