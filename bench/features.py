@@ -6,19 +6,26 @@ All sides start from the same files and produce the same vectors (checked). libr
 reads each file with ``librosa.load`` and computes the features
 (``genre_tf.features.librosa_reference``) two ways: sharing one STFT per window size
 through ``S=`` (the fast way), and calling each feature on the waveform (the way most
-feature-extraction scripts are written). Prints clips/s for each and the ratios.
+feature-extraction scripts are written), each in one process, and the fast way spread
+over every core with joblib. Prints clips/s for each and the ratios, then where the time
+of one clip goes: each stage of the feature graph as its own ``tf.function`` on the
+decoded clips, CPU milliseconds per clip (CPU time, not wall time, so that other load on
+the machine inflates it less), and the same whole graph called per clip outside
+``tf.data``, which shows what running inside ``Dataset.map`` costs on top.
 """
 
 import os
+import time
 
 import common  # noqa: F401  (sets up TF logging and sys.path first)
+import joblib
 import librosa
 import numpy as np
 import tensorflow as tf
 from absl import app
 
 from genre_tf.data import pipeline
-from genre_tf.features import librosa_reference, statistics
+from genre_tf.features import librosa_reference, rhythm, spectral, statistics
 
 FLAGS = common.FLAGS
 
@@ -38,15 +45,122 @@ def librosa_vectors(paths, config, shared_stft=True):
         for i, p in enumerate(paths)}
 
 
+def _librosa_vector(path, config):
+    return librosa_reference.feature_vector(librosa.load(path, sr=config.sample_rate)[0],
+                                            config)
+
+
+def librosa_parallel_vectors(paths, config, n_jobs):
+    """The fast librosa recipe, files spread over ``n_jobs`` processes."""
+    vectors = joblib.Parallel(n_jobs=n_jobs)(
+        joblib.delayed(_librosa_vector)(p, config) for p in paths)
+    return dict(enumerate(vectors))
+
+
+def _stage_functions(config):
+    """(name, function of the clip's waveform and its shared spectrograms) per stage.
+
+    The inputs of every stage are computed beforehand, so each stage is timed alone.
+    """
+    sr = config.sample_rate
+    stages = [("STFT -> power, magnitude (per window)",
+               lambda y, n, power, mel_db: spectral.compute_power_spectrogram(y, n, n // 4))]
+    for name in ("mfcc", "chroma", "contrast", "centroid", "bandwidth", "rolloff",
+                 "flatness", "zcr", "rms"):
+        stages.append((f"{name} from the shared spectrogram",
+                       lambda y, n, power, mel_db, name=name: _one_feature(
+                           name, y, n, power, mel_db, config)))
+    stages.append(("tempo (from the 2048 mel dB)", lambda y, n, power, mel_db: rhythm.compute_tempo(
+        y, sr, n // 4, onset_envelope=rhythm.compute_onset_strength(
+            y, sr, n, n // 4, mel_db=mel_db)) if n == 2048 else tf.zeros([])))
+    return stages
+
+
+def _one_feature(name, y, n_fft, power, mel_db, config):
+    sr, hop, magnitude = config.sample_rate, n_fft // 4, tf.sqrt(power)
+    if name == "mfcc":  # includes the mel projection and dB that MFCC and tempo share
+        mel_db = spectral.power_to_db(spectral.compute_mel(y, sr, n_fft, hop, power=power))
+        return spectral.compute_mfcc(y, sr, n_fft, hop, config.n_mfcc, mel_db=mel_db)
+    calls = {
+        "chroma": lambda: spectral.compute_chroma_stft(y, sr, n_fft, hop, power=power),
+        "contrast": lambda: spectral.compute_spectral_contrast(y, sr, n_fft, hop,
+                                                               magnitude=magnitude),
+        "centroid": lambda: spectral.compute_spectral_centroid(y, sr, n_fft, hop,
+                                                               magnitude=magnitude),
+        "bandwidth": lambda: spectral.compute_spectral_bandwidth(y, sr, n_fft, hop,
+                                                                 magnitude=magnitude),
+        "rolloff": lambda: spectral.compute_spectral_rolloff(y, sr, n_fft, hop,
+                                                             magnitude=magnitude),
+        "flatness": lambda: spectral.compute_spectral_flatness(y, n_fft, hop,
+                                                               magnitude=power, power=1.0),
+        "zcr": lambda: spectral.compute_zero_crossing_rate(y, n_fft, hop),
+        "rms": lambda: spectral.compute_rms(y, n_fft, hop),
+    }
+    return calls[name]()
+
+
+def _cpu_ms_per_clip(function, inputs):
+    """CPU milliseconds per call, after one untimed call that traces."""
+    function(*inputs[0])
+    started = time.process_time()
+    for args in inputs:
+        tf.nest.map_structure(lambda t: t.numpy(), function(*args))
+    return 1000 * (time.process_time() - started) / len(inputs)
+
+
+def print_stage_profile(paths, config):
+    """CPU ms per clip of decoding, each stage of the feature graph, the statistics, and
+    the whole graph called per clip outside tf.data, next to the tf.data pipeline."""
+    waves = list(pipeline.waveform_dataset(paths, config.sample_rate, config.min_samples))
+    started = time.process_time()
+    list(pipeline.waveform_dataset(paths, config.sample_rate, config.min_samples))
+    decode_ms = 1000 * (time.process_time() - started) / len(paths)
+    print(f"  {'decode (tf.data, in-graph WAV)':44s} {decode_ms:7.1f}")
+    rows = {}
+    for n_fft in config.window_sizes:
+        signature = [tf.TensorSpec([None], tf.float32),
+                     tf.TensorSpec([None, n_fft // 2 + 1], tf.float32),
+                     tf.TensorSpec([None, 128], tf.float32)]
+        frames = tf.function(lambda y, n=n_fft: statistics.compute_frame_features(y, config, n),
+                             input_signature=signature[:1])
+        shared = [(y, frames(y)) for y, _ in waves]
+        inputs = [(y, f["power"], f["mel_db"]) for y, f in shared]
+        for name, stage in _stage_functions(config):
+            function = tf.function(lambda y, p, m, n=n_fft, stage=stage: stage(y, n, p, m),
+                                   input_signature=signature)
+            rows[name] = rows.get(name, 0.0) + _cpu_ms_per_clip(function, inputs)
+        stacked = [(tf.concat([f[name] for name, _ in config.frame_features()], -1),)
+                   for _, f in shared]
+        statistics_fn = tf.function(lambda x: [statistics.STATISTICS[s](x)
+                                               for s in config.statistics],
+                                    input_signature=[tf.TensorSpec([None, None], tf.float32)])
+        rows["statistics"] = rows.get("statistics", 0.0) + _cpu_ms_per_clip(statistics_fn,
+                                                                            stacked)
+    for name, ms in rows.items():
+        print(f"  {name + ' (all windows)' if 'tempo' not in name else name:44s} {ms:7.1f}")
+    vector_fn = statistics.feature_vector_function(config)
+    whole = _cpu_ms_per_clip(vector_fn, [(y,) for y, _ in waves])
+    print(f"  {'whole vector, called per clip':44s} {whole:7.1f}")
+    started = time.process_time()
+    tf_data_vectors(paths, config)
+    in_tf_data = 1000 * (time.process_time() - started) / len(paths)
+    print(f"  {'decode + whole vector inside tf.data map':44s} {in_tf_data:7.1f}")
+
+
 def main(argv):
     del argv
     paths = common.sample_paths()
     config = statistics.FeatureConfig()
     tf_data_vectors(paths[:2], config)  # trace the graph once, outside the timing
     librosa_vectors(paths[:1], config)
+    n_jobs = os.cpu_count()
+    librosa_parallel_vectors(paths[:n_jobs], config, n_jobs)  # start and warm the workers
     ours, tf_seconds = common.timed(tf_data_vectors, paths, config)
     theirs, librosa_seconds = common.timed(librosa_vectors, paths, config)
     naive, naive_seconds = common.timed(librosa_vectors, paths, config, False)
+    parallel, parallel_seconds = common.timed(librosa_parallel_vectors, paths, config,
+                                              n_jobs)
+    assert all(np.allclose(parallel[i], theirs[i], rtol=1e-5, atol=1e-5) for i in theirs)
     assert all(np.allclose(naive[i], theirs[i], rtol=1e-4, atol=1e-4) for i in theirs)
     ours_matrix = np.stack([ours[i] for i in range(len(paths))])
     theirs_matrix = np.stack([theirs[i] for i in range(len(paths))])
@@ -60,12 +174,18 @@ def main(argv):
           f"({librosa_seconds:.1f} s)")
     print(f"librosa per file, each feature from y: {n / naive_seconds:8.2f} clips/s "
           f"({naive_seconds:.1f} s)")
+    print(f"librosa, one STFT per window, joblib over {n_jobs} processes: "
+          f"{n / parallel_seconds:8.2f} clips/s ({parallel_seconds:.1f} s)")
     print(f"speed-up tf.data / librosa (one STFT per window): "
           f"{librosa_seconds / tf_seconds:.2f}x")
     print(f"speed-up tf.data / librosa (each feature from y): "
           f"{naive_seconds / tf_seconds:.2f}x")
+    print(f"speed-up tf.data / librosa (one STFT per window, {n_jobs} processes): "
+          f"{parallel_seconds / tf_seconds:.2f}x")
     print(f"largest difference between the two vectors, relative to each column's "
           f"range: {worst:.2e}")
+    print("where the time goes, CPU ms per clip:")
+    print_stage_profile(paths, config)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from genre_tf.features import dft, spectral
 
 
 def compute_onset_strength(waveform, sample_rate, n_fft=2048, hop_length=512,
-                           n_mels=128, power=None):
+                           n_mels=128, power=None, mel_db=None):
     """Spectral-flux onset envelope, ``librosa.onset.onset_strength`` with defaults.
 
     The positive first difference of the dB mel spectrogram, averaged over mel bands,
@@ -27,12 +27,15 @@ def compute_onset_strength(waveform, sample_rate, n_fft=2048, hop_length=512,
       sample_rate, n_fft, hop_length, n_mels: as in librosa.
       power: optional power spectrogram of the same ``n_fft``/``hop_length``, so a
         caller that has one does not pay for a second STFT.
+      mel_db: optional dB mel spectrogram of the same frames (``n_mels`` bands), so a
+        caller that computed one for MFCC does not pay for a second mel projection.
 
     Returns:
       float32 ``[..., frames]`` with the STFT's frame count.
     """
-    mel_db = spectral.power_to_db(
-        spectral.compute_mel(waveform, sample_rate, n_fft, hop_length, n_mels, power=power))
+    if mel_db is None:
+        mel_db = spectral.power_to_db(spectral.compute_mel(
+            waveform, sample_rate, n_fft, hop_length, n_mels, power=power))
     flux = tf.reduce_mean(tf.nn.relu(mel_db[..., 1:, :] - mel_db[..., :-1, :]), axis=-1)
     delay = 1 + n_fft // (2 * hop_length)
     rank = flux.shape.rank

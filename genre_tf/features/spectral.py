@@ -74,8 +74,13 @@ def compute_stft_magnitude(waveform, n_fft=1024, hop_length=512):
 
 
 def compute_power_spectrogram(waveform, n_fft=1024, hop_length=512):
-    """|STFT|^2, the input of mel, chroma and flatness."""
-    return tf.square(compute_stft_magnitude(waveform, n_fft, hop_length))
+    """|STFT|^2, the input of mel, chroma and flatness.
+
+    re^2 + im^2 directly: ``tf.abs`` of a complex tensor computes a hypot per bin only
+    for the square to undo it. ``sqrt`` of this is the magnitude to float32 rounding.
+    """
+    stft = compute_stft(waveform, n_fft, hop_length)
+    return tf.square(tf.math.real(stft)) + tf.square(tf.math.imag(stft))
 
 
 def power_to_db(power, amin=DB_AMIN, top_db=DB_TOP):
@@ -124,14 +129,19 @@ def compute_mel(waveform, sample_rate, n_fft=1024, hop_length=512, n_mels=128,
 
 
 def compute_mfcc(waveform, sample_rate, n_fft=1024, hop_length=512, n_mfcc=20,
-                 n_mels=128, power=None):
+                 n_mels=128, power=None, mel_db=None):
     """MFCC as ``librosa.feature.mfcc``: DCT-II (ortho) of the dB mel spectrogram.
+
+    Args:
+      mel_db: optional precomputed ``power_to_db(compute_mel(...))`` ``[..., frames,
+        n_mels]``, so MFCC and the onset envelope share one mel spectrogram.
 
     Returns:
       float32 ``[..., frames, n_mfcc]``.
     """
-    mel_db = power_to_db(compute_mel(waveform, sample_rate, n_fft, hop_length, n_mels,
-                                     power=power))
+    if mel_db is None:
+        mel_db = power_to_db(compute_mel(waveform, sample_rate, n_fft, hop_length, n_mels,
+                                         power=power))
     return tf.matmul(mel_db, dct_matrix(n_mels, n_mfcc))
 
 
