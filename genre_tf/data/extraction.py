@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from genre_tf.data import examples, feature_store, file_digests, pipeline
+from genre_tf.data import examples, feature_store, file_digests, graph_calls, pipeline
 from genre_tf.data import stored_examples
 from genre_tf.frontends import base
 
@@ -145,10 +145,10 @@ class _Extraction:
 
         found = {}
         progress = keras.utils.Progbar(len(todo), unit_name="clip")
+        compute = graph_calls.traced(clip_rows, tf.TensorSpec([None], tf.float32),
+                                     tf.TensorSpec([], tf.int64))
         with store.writer() as writer:
-            for rows, counts, n_samples, k in waves.map(
-                    clip_rows, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-                        tf.data.AUTOTUNE).as_numpy_iterator():
+            for rows, counts, n_samples, k in graph_calls.map_in_threads(compute, waves):
                 i = todo[k]
                 progress.add(1)
                 path = self.index.clips[i].path

@@ -9,6 +9,7 @@ from unittest import mock
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
@@ -118,6 +119,7 @@ class DistributionTest(tf.test.TestCase):
         for none, mirrored in zip(weights["none"], weights["mirrored"]):
             self.assertAllEqual(none, mirrored)
 
+    @pytest.mark.slow  # a whole fit per strategy (mirrored on CPU: ~4x slower epochs)
     def test_mirrored_fit_learns_what_no_strategy_learns(self):
         """The distributed dataset is a rebuilt pipeline, so its shuffle order differs
         and the probabilities differ a little; the answers do not."""

@@ -17,6 +17,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from absl import logging
 
@@ -93,6 +94,7 @@ def _history(history_path):
 
 class ResumeTest(tf.test.TestCase):
 
+    @pytest.mark.slow  # a child process killed mid-fit, then a second one
     def test_killed_fit_resumes_early_stopping_and_restores_best_of_whole_run(self):
         work_dir = os.path.join(self.get_temp_dir(), "killed")
         killed = _child(work_dir, KILL_EPOCH)
