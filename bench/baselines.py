@@ -3,6 +3,8 @@
     pip install -r requirements-bench.txt   # scikit-learn: this bench only
     python bench/baselines.py --flagfile=mlp_plus.flags [--data_dir=PATH]
     python bench/baselines.py --flagfile=mlp.flags --features_csv=features_30_sec.csv
+    python bench/segment_table.py --data_dir=PATH --output=segments_3_sec.csv
+    python bench/baselines.py --flagfile=mlp_plus.flags --features_csv=segments_3_sec.csv
     python bench/baselines.py --flagfile=musicnn.flags \\
         --metrics=saved_models/MSD_musicnn/metrics.json
 

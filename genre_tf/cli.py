@@ -50,7 +50,8 @@ def _backbone_config():
 
 def _dense_head():
     head = heads.FinetunedTopHead if FLAGS.finetune_top else heads.DenseHead
-    return head(hidden_units=_ints(FLAGS.hidden_units), dropout=FLAGS.dropout)
+    return head(hidden_units=_ints(FLAGS.hidden_units), dropout=FLAGS.dropout,
+                l2=FLAGS.head_l2)
 
 
 def _cnn_head():

@@ -107,6 +107,9 @@ flags.DEFINE_list("hidden_units", ["0"],
                   "Widths of the dense head's hidden layers; 0: mean of input and class "
                   "counts (the study's MLP).")
 flags.DEFINE_float("dropout", 0.5, "Dropout rate of the head.")
+flags.DEFINE_float("head_l2", 0.0,
+                   "Dense head: L2 penalty on its kernels' weights, added to the loss "
+                   "(0: none). ~1/(2 C rows) matches LogisticRegression(C).")
 flags.DEFINE_integer("final_conv_dim", 4,
                      "CNN: conv blocks are added until the map is this side (the study: 4).")
 flags.DEFINE_integer("base_filters", 16,

@@ -1,4 +1,5 @@
-"""bench/baselines.py fits its baselines on the head's rows, splits and standardisation.
+"""bench/baselines.py fits its baselines on the head's rows, splits and standardisation;
+bench/segment_table.py writes a table that train.py reads with a song's rows together.
 
 A tiny in-memory ``RowExamples``: 3 classes x 4 songs, each song two ``SONG`` rows (two
 frames), two ``TRAIN_EXCERPT`` rows and one ``EVAL_EXCERPT`` row. Evaluation excerpts
@@ -17,8 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from genre_tf import config
-from genre_tf.data import examples, splits
+from genre_tf.data import examples, feature_table, splits
 from genre_tf.models import mlp
+from tests import fixtures
 
 _BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
 try:
@@ -29,16 +31,16 @@ except ImportError:
 _POISON = 1000.0  # added to rows no baseline may fit on
 
 
-def _bench():
-    """bench/baselines.py, loaded once (it defines flags)."""
-    if "baselines" not in sys.modules:
+def _bench(name="baselines"):
+    """bench/<name>.py, loaded once (it defines flags)."""
+    if name not in sys.modules:
         sys.path.insert(0, _BENCH)
-        spec = importlib.util.spec_from_file_location("baselines",
-                                                      os.path.join(_BENCH, "baselines.py"))
+        spec = importlib.util.spec_from_file_location(name,
+                                                      os.path.join(_BENCH, f"{name}.py"))
         module = importlib.util.module_from_spec(spec)
-        sys.modules["baselines"] = module
+        sys.modules[name] = module
         spec.loader.exec_module(module)
-    return sys.modules["baselines"]
+    return sys.modules[name]
 
 
 def _rows():
@@ -183,6 +185,48 @@ class BaselineRowsTest(tf.test.TestCase):
         scored = self.bench.score_split(self.rows, self.split,
                                         {n: b.make for n, b in baselines.items()})
         self.assertEqual(scored["accuracy"], {"logreg": 1.0, "svm_rbf": 1.0})
+
+
+class SegmentTableTest(tf.test.TestCase):
+    """A 7 s tone becomes two 3 s rows of the published columns, grouped as one song."""
+
+    def setUp(self):
+        super().setUp()
+        self.bench = _bench("segment_table")
+
+    def _tone_file(self, name, seconds=7.0, hz=441.0):
+        rate = self.bench.SAMPLE_RATE
+        t = np.arange(int(seconds * rate)) / rate
+        path = os.path.join(self.get_temp_dir(), name)
+        return fixtures.write_audio(
+            path, (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+
+    def test_rows_have_the_published_columns_and_known_values(self):
+        rows = self.bench.clip_rows(self._tone_file("blues.00007.wav"), "blues")
+        self.assertEqual([r["filename"] for r in rows],
+                         ["blues.00007.0.wav", "blues.00007.1.wav"])  # 1 s left over
+        self.assertEqual(list(rows[0]), self.bench.COLUMNS)
+        self.assertLen(self.bench.COLUMNS, 60)  # filename, length, 57 features, label
+        self.assertEqual(rows[0]["length"], 3 * self.bench.SAMPLE_RATE)
+        # A 441 Hz sine crosses zero 882 times a second; its centroid is its pitch.
+        self.assertAllClose(rows[0]["zero_crossing_rate_mean"], 882 / 22050, rtol=0.02)
+        self.assertAllClose(rows[0]["spectral_centroid_mean"], 441.0, rtol=0.05)
+        self.assertAllClose(rows[0]["rms_mean"], 0.5 / np.sqrt(2), rtol=0.05)
+
+    def test_a_clips_segments_stay_one_song(self):
+        rows = (self.bench.clip_rows(self._tone_file("blues.00007.wav"), "blues")
+                + self.bench.clip_rows(self._tone_file("my song.wav", 4.0, 220.0), "rock"))
+        path = self.bench.write_table(rows, os.path.join(self.get_temp_dir(), "t.csv"))
+        table = feature_table.table_from_csv(path)
+        self.assertEqual(table.song_ids, ["blues.00007", "my song.0"])
+        self.assertAllEqual(table.row_song, [0, 0, 1])
+        self.assertLen(table.feature_names, 57)
+        self.assertEqual(table.class_names, ["blues", "rock"])
+
+    def test_a_clip_shorter_than_a_segment_is_one_row(self):
+        rows = self.bench.clip_rows(self._tone_file("jazz.00001.wav", 1.0), "jazz")
+        self.assertLen(rows, 1)
+        self.assertEqual(rows[0]["length"], self.bench.SAMPLE_RATE)
 
 
 if __name__ == "__main__":

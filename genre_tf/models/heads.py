@@ -8,19 +8,40 @@ here and one entry in ``HEADS``.
 
 import dataclasses
 
+import keras
+
 from genre_tf.models import cnn, mlp
+
+
+def add_l2(model, l2):
+    """Adds ``l2 * sum(w ** 2)`` of every dense kernel of ``model`` to its loss.
+
+    Why: on a few hundred songs a head overfits frames within a few epochs, and early
+    stopping on ~10 valid songs is a noisy brake; an L2 penalty is what keeps logistic
+    regression (``bench/baselines.py``) steady there. ``l2 ~ 1 / (2 C n_rows)`` is
+    scikit-learn's ``LogisticRegression(C)`` on ``n_rows`` rows. Set on the built
+    variables (Keras sums ``variable.regularizer`` into ``model.losses``), so the
+    builders stay as they are.
+    """
+    if l2:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Dense):
+                layer.kernel.regularizer = keras.regularizers.L2(l2)
+    return model
 
 
 @dataclasses.dataclass(frozen=True)
 class DenseHead:
-    """Standardise -> dense hidden layers -> softmax (systems 1 and 3)."""
+    """Standardise -> dense hidden layers -> softmax (systems 1 and 3); ``l2``: the
+    kernels' L2 penalty (``add_l2``; 0: none, the study)."""
     hidden_units: tuple = (0,)
     dropout: float = 0.5
+    l2: float = 0.0
 
     def build(self, example_shape, n_classes, train_sample, frontend=None):
         del frontend
-        return mlp.build_mlp(int(example_shape[-1]), n_classes, train_sample,
-                             self.hidden_units, self.dropout)
+        return add_l2(mlp.build_mlp(int(example_shape[-1]), n_classes, train_sample,
+                                    self.hidden_units, self.dropout), self.l2)
 
     @staticmethod
     def search_space(hp):
@@ -41,8 +62,9 @@ class FinetunedTopHead(DenseHead):
     def build(self, example_shape, n_classes, train_sample, frontend=None):
         from genre_tf.backbones import musicnn  # pylint: disable=import-outside-toplevel
         top = musicnn.build_top(frontend.backbone.network)
-        return mlp.build_mlp(int(example_shape[-1]), n_classes, None, self.hidden_units,
-                             self.dropout, name="finetuned_head", trunk=top)
+        return add_l2(mlp.build_mlp(int(example_shape[-1]), n_classes, None,
+                                    self.hidden_units, self.dropout, name="finetuned_head",
+                                    trunk=top), self.l2)
 
 
 @dataclasses.dataclass(frozen=True)
