@@ -42,8 +42,8 @@ class TrainConfig:
       lr_decay_every: multiply the learning rate by ``lr_decay_factor`` every this
         many epochs (the study's CNN: 10 and 0.1); 0 keeps it constant.
       lr_decay_factor: see ``lr_decay_every``.
-      log_every_epochs: one progress line per this many epochs (0: Keras' own
-        per-step progress bar instead).
+      log_every_epochs: one progress line per this many epochs (0: Keras' own line
+        per epoch instead).
     """
     learning_rate: float = 1e-4
     epochs: int = 300
@@ -110,6 +110,14 @@ def epoch_steps(distribution):
     most of an epoch. Several workers repeat their datasets and count their steps
     (``Distribution.fit_data``): a longer loop would read on into the next pass there."""
     return WHOLE_EPOCH if distribution.num_workers == 1 else 1
+
+
+def keras_verbosity(config):
+    """``fit``'s ``verbose``: silent under ``EpochLogger``, else Keras' line per epoch.
+    Never its progress bar: an epoch is one call (``epoch_steps``), and the bar drawn
+    for a step count of ``WHOLE_EPOCH`` against an epoch of a few batches is megabytes
+    of text per epoch."""
+    return 0 if config.log_every_epochs else 2
 
 
 def validation_batch(valid_dataset, distribution):
@@ -197,7 +205,7 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
             **distribution.fit_data(train_dataset, valid_dataset),
             epochs=config.epochs, callbacks=callbacks,
             shuffle=False,  # Systems shuffle their datasets across songs themselves.
-            verbose=0 if config.log_every_epochs else 1)
+            verbose=keras_verbosity(config))
     # Only now is the backup gone, so nothing can resume: early stopping's state (best
     # weights included) is no longer needed. A kill before this line leaves it for the
     # next fit in work_dir, which finds no backup and clears it.
