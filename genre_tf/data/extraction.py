@@ -3,8 +3,9 @@ feature store, once per clip, by one process or by several workers.
 
 Each segment kind (whole songs, training excerpts, evaluation excerpts) has its own
 store, named by the front end and every setting that changes its rows. A clip found in
-the store is not computed again; the rest go through one parallel tf.data pass (decode,
-fill, front end) in the order of their keys, which are content digests, so shards mix
+the store is not computed again; the rest are decoded in tf.data and run through the
+traced front end (fill, front end) from one thread per core (``graph_calls``), in the
+order of their keys, which are content digests, so shards mix
 genres instead of holding one folder each. A clip whose rows come out non-finite is
 skipped with a warning and never stored; byte-identical clips under two names are
 computed once.

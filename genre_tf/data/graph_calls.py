@@ -21,7 +21,7 @@ import tensorflow as tf
 def traced(function, *signature):
     """``function`` as one ``tf.function`` with an input signature, so clips of every
     length share one trace."""
-    return tf.function(function, input_signature=list(signature), reduce_retracing=True)
+    return tf.function(function, input_signature=list(signature))
 
 
 def map_in_threads(function, dataset, workers=None):
