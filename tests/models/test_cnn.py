@@ -89,6 +89,9 @@ class CnnCliTest(tf.test.TestCase):
         self.assertGreaterEqual(result["mean_accuracy"], 0.8)
         self.assertIn("majority", result["votes"])
         self.assertEqual(result["system"]["spectrograms"], ["mel"])
+        # The phone file is converted here; the study CNN below skips the conversion
+        # (--notflite): one CNN conversion per test run is enough end to end.
+        self.assertTrue(os.path.isfile(os.path.join(output, "model.tflite")))
         reloaded = tf.saved_model.load(os.path.join(output, "saved_model"))
         for genre in fixtures.TONE_GENRES:
             y = fixtures.tone_genre_clip(genre, 9, seconds=1.5)
@@ -101,7 +104,7 @@ class CnnCliTest(tf.test.TestCase):
             "--flagfile=cnn.flags", f"--data_dir={self.data}", f"--output_dir={output}",
             f"--cache_dir={self.work}/cache", "--spectrogram=mel,chroma_stft,tonnetz",
             "--image_size=32", "--epochs=2", "--batch_size=8", "--folds=2",
-            "--spectrogram_cache", "--log_every_epochs=0")
+            "--spectrogram_cache", "--log_every_epochs=0", "--notflite")
         with open(os.path.join(output, "metrics.json")) as handle:
             result = json.load(handle)
         self.assertLen(result["splits"], 2)
