@@ -136,7 +136,8 @@ flags.DEFINE_integer("log_every_epochs", 10,
 flags.DEFINE_boolean("refit", False,
                      "After each fit that stops early on valid songs, train a fresh head "
                      "(same seed) on train+valid songs for the epochs early stopping "
-                     "chose, and evaluate or export that one (split folders: refit/).")
+                     "chose (--patience=0: --epochs, no early-stopped fit), and evaluate "
+                     "or export that one (split folders: refit/).")
 flags.DEFINE_boolean("final_fit", True,
                      "After cross-validation, train on all songs and export that model.")
 flags.DEFINE_boolean("tflite", True,

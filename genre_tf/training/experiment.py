@@ -71,7 +71,10 @@ def fit_head(system, examples, train_songs, valid_songs, config, work_dir, seed,
 def refit_epochs(system, examples, split, config, work_dir, seed, distribution, heads):
     """The epochs early stopping keeps on ``split`` (train on train, stop on valid),
     read from ``work_dir/refit`` where a finished early-stopped fit recorded them (an
-    interrupted refit resumes without fitting that again)."""
+    interrupted refit resumes without fitting that again). Without early stopping
+    (``patience`` 0) every epoch: nothing to fit first."""
+    if not config.patience:
+        return config.epochs
     path = os.path.join(work_dir, REFIT_DIR, CHOSEN_EPOCHS_FILE)
     if distribution.resumable and os.path.isfile(path):
         return report.read_json(path)["epochs"]
@@ -88,7 +91,8 @@ def train_split(system, examples, split, config, work_dir, seed, distribution=No
 
     With ``config.refit`` (and valid songs) the model returned is a fresh head (same
     seed) fitted on train and valid songs, without early stopping, for the epochs the
-    early-stopped fit chose; its backups and logs are in ``work_dir/refit``.
+    early-stopped fit chose (``config.epochs`` at patience 0); its backups and logs are
+    in ``work_dir/refit``.
     """
     distribution = distribution or distribute.Distribution()
     if not (config.refit and len(split.valid)):

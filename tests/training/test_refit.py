@@ -75,6 +75,14 @@ class RefitTest(tf.test.TestCase):
         self.assertAllClose(_standardize_mean(model), [2.5, 0.0], atol=1e-5)
         self.assertFalse(os.path.exists(os.path.join(work_dir, experiment.REFIT_DIR)))
 
+    def test_refit_without_patience_trains_every_epoch_on_train_and_valid(self):
+        work_dir = self.get_temp_dir()
+        model = self._train(dataclasses.replace(CONFIG, patience=0, epochs=2), work_dir)
+        self.assertFalse(os.path.exists(os.path.join(work_dir, "history.csv")))
+        self.assertEqual(_history_epochs(os.path.join(work_dir, experiment.REFIT_DIR)),
+                         [0, 1])
+        self.assertAllClose(_standardize_mean(model), [15 / 6, 4 / 3], atol=1e-5)
+
     def test_interrupted_refit_resumes_without_the_early_stopped_fit(self):
         work_dir = self.get_temp_dir()
         experiment.report.write_json(
