@@ -4,7 +4,9 @@
 song-level split (``split_cache`` reuses finished splits and resumes interrupted ones;
 on one worker every head of one structure is fitted on one compiled model,
 ``compiled_heads``, so Keras traces its functions once per run), writes the reports (``genre_tf.evaluation``), then fits a final model on all songs and
-exports it (``genre_tf.export``).
+exports it (``genre_tf.export``). Under ``--refit`` every fit (a split's, the final
+one) is followed by a fresh head fitted on its train and valid songs for the epochs
+early stopping chose, and that head is scored or exported (``train_split``).
 
 Under ``--distribution`` every worker runs this same loop in step (see
 ``distribute``): models are built in the strategy's scope, the chief's decision to
