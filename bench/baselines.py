@@ -20,7 +20,8 @@ songs train.py uses for the same seed):
   plus ``TRAIN_EXCERPT`` rows) of the split's train *and* valid songs: the head trains
   on train songs and stops early on valid ones, a baseline has no early stopping, so it
   gets the valid songs as training data (``--nobaselines_use_valid``: train songs only,
-  the head's own rows). Standardised by a Keras ``Normalization`` layer adapted to
+  the head's own rows). Under ``--refit`` the head's final fit sees those same
+  train+valid rows, standardised on them. Standardised by a Keras ``Normalization`` layer adapted to
   those rows only (the head's own layer; test rows never shape it). Scored on the test
   songs' ``SONG`` rows, a song's genre the argmax of its rows' mean probability (the
   head's ``mean_probability`` vote).
@@ -291,7 +292,10 @@ def describe_run(name, run, examples, n_splits, first, baselines, use_valid):
         f"{run.seed}); song-level accuracy, mean-probability vote",
         f"head: {'from ' + FLAGS.metrics if FLAGS.metrics else 'trained here'}, on "
         f"{first['n_train_songs']} train songs, early stopping on "
-        f"{first['n_valid_songs']} valid songs; baselines fitted on {fitted_on} songs "
+        f"{first['n_valid_songs']} valid songs"
+        + (", then refitted on both for the epochs it chose" if run.training.refit
+           else "")
+        + f"; baselines fitted on {fitted_on} songs "
         f"({first['n_fit_songs']} songs, {first['n_fit_rows']} rows in {first['name']}"
         f"{pooled}), standardised on those rows only",
         "; ".join(f"{n}: {b.description}" for n, b in baselines.items())

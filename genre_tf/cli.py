@@ -126,7 +126,7 @@ def run_config(run_name_suffix=""):
             batch_size=FLAGS.batch_size, patience=FLAGS.patience,
             min_delta=FLAGS.min_delta, lr_decay_every=FLAGS.lr_decay_every,
             lr_decay_factor=FLAGS.lr_decay_factor,
-            log_every_epochs=FLAGS.log_every_epochs),
+            log_every_epochs=FLAGS.log_every_epochs, refit=FLAGS.refit),
         export=config.ExportConfig(FLAGS.final_fit, FLAGS.tflite, FLAGS.tflite_quantize),
         seed=FLAGS.seed, overwrite=FLAGS.overwrite, distribution=FLAGS.distribution)
 

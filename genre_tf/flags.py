@@ -133,6 +133,11 @@ flags.DEFINE_integer("lr_decay_every", 0,
 flags.DEFINE_float("lr_decay_factor", 0.1, "See --lr_decay_every.")
 flags.DEFINE_integer("log_every_epochs", 10,
                      "One progress line per this many epochs; 0: Keras' line per epoch.")
+flags.DEFINE_boolean("refit", False,
+                     "After each fit that stops early on valid songs, train a fresh head "
+                     "(same seed) on train+valid songs for the epochs early stopping "
+                     "chose (--patience=0: --epochs, no early-stopped fit), and evaluate "
+                     "or export that one (split folders: refit/).")
 flags.DEFINE_boolean("final_fit", True,
                      "After cross-validation, train on all songs and export that model.")
 flags.DEFINE_boolean("tflite", True,

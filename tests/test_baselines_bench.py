@@ -229,5 +229,42 @@ class SegmentTableTest(tf.test.TestCase):
         self.assertEqual(rows[0]["length"], self.bench.SAMPLE_RATE)
 
 
+class SelectHeadTest(tf.test.TestCase):
+    """bench/select_head.py scores candidates on split 0's train+valid songs only."""
+
+    def setUp(self):
+        super().setUp()
+        from genre_tf import systems  # pylint: disable=import-outside-toplevel
+        from genre_tf.models import heads  # pylint: disable=import-outside-toplevel
+        from genre_tf.training import trainer  # pylint: disable=import-outside-toplevel
+        self.run = config.RunConfig(
+            system=systems.SystemConfig("mlp", None, heads.DenseHead(hidden_units=(8,))),
+            data=config.DataConfig(), output_dir=self.get_temp_dir(),
+            training=trainer.TrainConfig(learning_rate=1e-4, patience=30))
+
+    def test_folds_score_every_tuning_song_once_and_never_a_test_song(self):
+        labels = np.arange(40) % 4
+        ids = [f"{'abcd'[c]}/{'abcd'[c]}.{i:05d}" for i, c in enumerate(labels)]
+        outer = splits.make_splits(self.run.splits, ids, labels, self.run.seed)[0]
+        folds = _bench("select_head").validation_folds(self.run, ids, labels, 3)
+        scored = np.concatenate([f.test for f in folds])
+        self.assertAllEqual(np.sort(scored),
+                            np.sort(np.concatenate([outer.train, outer.valid])))
+        for fold in folds:
+            fold.check_disjoint()
+            self.assertEmpty(np.intersect1d(
+                np.concatenate([fold.train, fold.valid, fold.test]), outer.test))
+            self.assertEqual(len(fold.train) + len(fold.valid) + len(fold.test), 32)
+            self.assertNotEmpty(fold.valid)
+
+    def test_a_candidate_replaces_only_its_values(self):
+        head, training = _bench("select_head").candidate_settings(
+            self.run, {"hidden_units": [], "l2": 5e-4, "learning_rate": 1e-3,
+                       "refit": True})
+        self.assertEqual((head.hidden_units, head.l2, head.dropout), ((), 5e-4, 0.5))
+        self.assertEqual((training.learning_rate, training.refit, training.patience),
+                         (1e-3, True, 30))
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -34,7 +34,7 @@ def reusable(model):
 
 
 class CompiledHeads:
-    """Compiled models by structure and training settings, for one process's fits."""
+    """Compiled models by structure and learning rate, for one process's fits."""
 
     def __init__(self):
         self._twins = {}  # key -> (compiled model, its optimizer's values when new)
@@ -44,7 +44,9 @@ class CompiledHeads:
         (the first of its kind, or one that cannot be shared), or the earlier twin."""
         if not reusable(model):
             return trainer.compile_model(model, config, steps_per_execution)
-        key = (model.to_json(), config, steps_per_execution)
+        # What compile_model reads of ``config``: a refit (other epochs, no patience)
+        # reuses the early-stopped fit's twin.
+        key = (model.to_json(), config.learning_rate, steps_per_execution)
         if key not in self._twins:
             trainer.compile_model(model, config, steps_per_execution)
             model.optimizer.build(model.trainable_variables)

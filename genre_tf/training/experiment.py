@@ -4,7 +4,9 @@
 song-level split (``split_cache`` reuses finished splits and resumes interrupted ones;
 on one worker every head of one structure is fitted on one compiled model,
 ``compiled_heads``, so Keras traces its functions once per run), writes the reports (``genre_tf.evaluation``), then fits a final model on all songs and
-exports it (``genre_tf.export``).
+exports it (``genre_tf.export``). Under ``--refit`` every fit (a split's, the final
+one) is followed by a fresh head fitted on its train and valid songs for the epochs
+early stopping chose, and that head is scored or exported (``train_split``).
 
 Under ``--distribution`` every worker runs this same loop in step (see
 ``distribute``): models are built in the strategy's scope, the chief's decision to
@@ -24,7 +26,7 @@ from genre_tf import systems
 from genre_tf.data import discovery, example_sets, feature_table, pipeline
 from genre_tf.data import examples as examples_lib
 from genre_tf.data import splits as splits_lib
-from genre_tf.evaluation import evaluate, run_report
+from genre_tf.evaluation import evaluate, report, run_report
 from genre_tf.export import exporter
 from genre_tf.training import (compiled_heads, distribute, run_folder, split_cache,
                                trainer)
@@ -49,20 +51,63 @@ def extract_slice(run):
     build_examples(systems.System(run.system), run.data)
 
 
-def train_split(system, examples, split, config, work_dir, seed, distribution=None,
-                heads=None):
-    """Seeds, builds and fits one head on ``split.train`` (early stopping on valid);
-    returns the fitted model (a twin from ``heads``, a ``CompiledHeads``, if given)."""
+REFIT_DIR = "refit"  # under a split's folder: the refit's own backups, logs, history
+CHOSEN_EPOCHS_FILE = "chosen_epochs.json"  # in REFIT_DIR, written before the refit
+
+
+def fit_head(system, examples, train_songs, valid_songs, config, work_dir, seed,
+             distribution=None, heads=None):
+    """Seeds, builds and fits one head on ``train_songs`` (its standardisation adapted
+    to them; early stopping on ``valid_songs`` if any); returns the Keras History."""
     distribution = distribution or distribute.Distribution()
     keras.utils.set_random_seed(seed)
     with distribution.scope():  # the head's variables, its standardisation's included
-        model = system.build_model(examples, split.train)
-    valid = (examples.validation_dataset(split.valid, config.batch_size)
-             if len(split.valid) else None)
-    history = trainer.fit(
-        model, examples.training_dataset(split.train, config.batch_size, seed=seed),
+        model = system.build_model(examples, train_songs)
+    valid = (examples.validation_dataset(valid_songs, config.batch_size)
+             if len(valid_songs) else None)
+    return trainer.fit(
+        model, examples.training_dataset(train_songs, config.batch_size, seed=seed),
         valid, config, work_dir, distribution, heads)
-    return history.model
+
+
+def refit_epochs(system, examples, split, config, work_dir, seed, distribution, heads):
+    """The epochs early stopping keeps on ``split`` (train on train, stop on valid),
+    read from ``work_dir/refit`` where a finished early-stopped fit recorded them (an
+    interrupted refit resumes without fitting that again). Without early stopping
+    (``patience`` 0) every epoch: nothing to fit first."""
+    if not config.patience:
+        return config.epochs
+    path = os.path.join(work_dir, REFIT_DIR, CHOSEN_EPOCHS_FILE)
+    if distribution.resumable and os.path.isfile(path):
+        return report.read_json(path)["epochs"]
+    history = fit_head(system, examples, split.train, split.valid, config, work_dir,
+                       seed, distribution, heads)
+    report.write_json(path, {"epochs": history.chosen_epochs})
+    return history.chosen_epochs
+
+
+def train_split(system, examples, split, config, work_dir, seed, distribution=None,
+                heads=None):
+    """Seeds, builds and fits one head on ``split.train`` (early stopping on valid);
+    returns the fitted model (a twin from ``heads``, a ``CompiledHeads``, if given).
+
+    With ``config.refit`` (and valid songs) the model returned is a fresh head (same
+    seed) fitted on train and valid songs, without early stopping, for the epochs the
+    early-stopped fit chose (``config.epochs`` at patience 0); its backups and logs are
+    in ``work_dir/refit``.
+    """
+    distribution = distribution or distribute.Distribution()
+    if not (config.refit and len(split.valid)):
+        return fit_head(system, examples, split.train, split.valid, config, work_dir,
+                        seed, distribution, heads).model
+    epochs = refit_epochs(system, examples, split, config, work_dir, seed, distribution,
+                          heads)
+    songs = np.sort(np.concatenate([split.train, split.valid]))
+    logging.info("%s: refit on %d train+valid songs for %d epochs", split.name,
+                 len(songs), epochs)
+    refit = dataclasses.replace(config, epochs=epochs, patience=0)
+    return fit_head(system, examples, songs, songs[:0], refit,
+                    os.path.join(work_dir, REFIT_DIR), seed, distribution, heads).model
 
 
 def _identity(system, examples, split, run):

@@ -44,6 +44,11 @@ class TrainConfig:
       lr_decay_factor: see ``lr_decay_every``.
       log_every_epochs: one progress line per this many epochs (0: Keras' own line
         per epoch instead).
+      refit: after the fit that stops early on the valid songs, fit a fresh head on
+        train and valid songs for the epochs early stopping kept (``chosen_epochs``),
+        and use that one (``experiment.train_split``). On 100 songs the 10 valid songs
+        are an eighth of the training data, which a baseline without early stopping
+        trains on.
     """
     learning_rate: float = 1e-4
     epochs: int = 300
@@ -53,6 +58,7 @@ class TrainConfig:
     lr_decay_every: int = 0
     lr_decay_factor: float = 0.1
     log_every_epochs: int = 10
+    refit: bool = False
 
 
 class EpochLogger(keras.callbacks.Callback):
@@ -174,10 +180,24 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
     return callbacks
 
 
+def chosen_epochs(callbacks, config):
+    """How many epochs the fit with ``callbacks`` kept: up to the best epoch of its
+    early stopping (best weights restored), else every epoch of ``config``. Early
+    stopping's state survives a resumed fit (``ResumableEarlyStopping``), the History
+    of the resumed part does not, so this reads the callback."""
+    for callback in callbacks:
+        if (isinstance(callback, keras.callbacks.EarlyStopping)
+                and callback.best is not None):
+            return int(callback.best_epoch) + 1
+    return config.epochs
+
+
 def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None,
         heads=None):
     """Compiles and fits ``model``; returns the Keras History, whose ``model`` is the
-    model fitted: ``model``, or the twin in ``heads`` that took its variables.
+    model fitted: ``model``, or the twin in ``heads`` that took its variables, and whose
+    ``chosen_epochs`` is the number of epochs that model was trained for
+    (``chosen_epochs``: the best epoch's under early stopping).
 
     Args:
       model: an uncompiled Keras model, built in ``distribution``'s scope.
@@ -206,6 +226,7 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
             epochs=config.epochs, callbacks=callbacks,
             shuffle=False,  # Systems shuffle their datasets across songs themselves.
             verbose=keras_verbosity(config))
+    history.chosen_epochs = chosen_epochs(callbacks, config)
     # Only now is the backup gone, so nothing can resume: early stopping's state (best
     # weights included) is no longer needed. A kill before this line leaves it for the
     # next fit in work_dir, which finds no backup and clears it.

@@ -9,6 +9,12 @@ trains on all folds but one, stops early on the one left out, and scores it. On 
 songs one held-out set of 10 songs moves by 0.1 per song, so a single split picks
 settings by luck; averaging the folds scores every tuning song once.
 
+``--refit`` (``TrainConfig.refit``) does not apply inside a trial: a trial's held-out
+fold already both stops it early and scores it, so its model is the one at the epoch
+count chosen on held-out songs; a refit on train+held-out would leave nothing to score,
+and a nested valid split would score settings on fewer training songs than the run has.
+The search ranks settings; the run that uses them refits (``experiment.train_split``).
+
 Each search algorithm is one registry entry (``TUNERS``): random and bayesian search
 average every inner split; Hyperband hands each trial a number of epochs and continues
 its best trials from their weights, so it trains on the first inner split only (every
