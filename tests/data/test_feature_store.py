@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from genre_tf.data import feature_store
@@ -159,6 +160,7 @@ class FeatureStoreTest(tf.test.TestCase):
             feature_store._verify = original
         self.assertEmpty(calls)
 
+    @pytest.mark.slow  # four writer processes, ~45 s
     def test_concurrent_writers_never_expose_a_damaged_shard(self):
         rounds = 40
         writers = [subprocess.Popen(
