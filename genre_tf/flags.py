@@ -122,9 +122,10 @@ flags.DEFINE_boolean("spec_augment", False,
 flags.DEFINE_enum("standardization", "global", ["global", "per_band"],
                   "CNN: standardise the input by one training-set mean and variance "
                   "(the study) or by one per frequency band.")
-flags.DEFINE_enum("classifier", "fc", ["fc", "global_pool"],
+flags.DEFINE_enum("classifier", "fc", ["fc", "global_pool", "time_pool"],
                   "CNN: after the conv blocks, flatten -> FC -> FC/2 (the study), or "
-                  "global average pooling of each feature map -> softmax (compact).")
+                  "straight to the softmax from the mean of each feature map "
+                  "(global_pool) or from its mean over time, band by band (time_pool).")
 
 # --- Training -------------------------------------------------------------------------
 flags.DEFINE_float("learning_rate", 1e-4, "Adam's initial learning rate.")

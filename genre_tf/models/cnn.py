@@ -10,8 +10,9 @@ Two more choices matter on small data (a hundred songs), each a registry entry h
   per frequency row (``per_band``): after each image's min-max scaling, low mel bands
   still sit far above high ones, and per-band statistics let every band count alike;
 - ``classifier``: the study's flatten -> FC -> FC/2 (over a million weights on a 4x4x256
-  map, which memorise 70 songs), or ``global_pool``: the mean of each final feature map
-  (translation-invariant in time, no hidden dense layer) -> dropout -> softmax.
+  map, which memorise 70 songs), or no hidden dense layer: ``global_pool`` (the mean of
+  each final feature map) or ``time_pool`` (its mean over time, one per band) ->
+  dropout -> softmax.
 """
 
 import keras
@@ -101,8 +102,18 @@ def global_pool(x, fc_units, dropout):
     return layers.Dropout(dropout, name="dropout_pool")(x)
 
 
+def time_pool(x, fc_units, dropout):
+    """A compact classifier that keeps where in frequency a feature fired (a genre's
+    bass or cymbals sit in their bands; ``global_pool`` forgets that): the mean over
+    time of each feature map -> flatten ``[bands x filters]`` -> dropout."""
+    del fc_units
+    x = layers.AveragePooling2D((1, int(x.shape[2])), name="time_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    return layers.Dropout(dropout, name="dropout_pool")(x)
+
+
 # --classifier -> fn(final feature map, fc_units, dropout) -> features for the softmax.
-CLASSIFIERS = {"fc": fully_connected, "global_pool": global_pool}
+CLASSIFIERS = {"fc": fully_connected, "global_pool": global_pool, "time_pool": time_pool}
 
 
 def build_spectrogram_cnn(input_shape, n_classes, train_images, final_conv_dim=4,

@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -76,6 +77,18 @@ class SmallDataOptionsTest(tf.test.TestCase):
         self.assertEqual(model.output_shape, (None, 10))
         study = cnn.build_spectrogram_cnn((16, 32, 1), 10, images, base_filters=4)
         self.assertGreater(study.count_params(), 20 * model.count_params())
+
+    def test_time_pool_keeps_one_mean_per_band(self):
+        images = np.random.default_rng(0).random((4, 16, 32, 1), np.float32)
+        model = cnn.build_spectrogram_cnn((16, 32, 1), 10, images, base_filters=4,
+                                          classifier="time_pool")
+        # The same convs as above; the softmax reads 4 bands x 16 filters = 64 means.
+        self.assertEqual(model.count_params() - 3, 40 + 296 + 1168 + 64 * 10 + 10)
+        self.assertEqual(model.get_layer("flatten").output.shape, (None, 64))
+        features = keras.Model(model.input, model.get_layer("flatten").output)
+        final_map = keras.Model(model.input, model.get_layer("pool2").output)
+        self.assertAllClose(features(images[:1]).numpy().reshape(4, 16),
+                            final_map(images[:1]).numpy()[0].mean(axis=1), atol=1e-5)
 
     def test_unknown_choices_are_refused(self):
         images = np.zeros((2, 16, 16, 1), np.float32)
