@@ -136,8 +136,8 @@ class CnnCliTest(tf.test.TestCase):
         fixtures.run_train(
             "--flagfile=cnn_plus.flags", f"--data_dir={self.data}", f"--output_dir={output}",
             f"--cache_dir={self.work}/cache", "--n_mels=32", "--crop_seconds=0.72",
-            "--crop_hop_seconds=0.25", "--crops_per_song=4", "--base_filters=8",
-            "--fc_units=32", "--epochs=12", "--patience=0", "--learning_rate=3e-3",
+            "--crop_hop_seconds=0.25", "--base_filters=8",
+            "--fc_units=32", "--epochs=20", "--patience=0", "--learning_rate=3e-3",
             "--folds=2", "--log_every_epochs=0")
         with open(os.path.join(output, "metrics.json")) as handle:
             result = json.load(handle)
