@@ -65,7 +65,9 @@ def _cnn_plus():  # cnn_plus.flags: 2.95 s mel crops every 1.5 s, each votes
     config = spectrogram.ImageConfig(image_size=0, crop_seconds=2.95,
                                      crop_hop_seconds=1.5)
     return (spectrogram.SpectrogramFrontEnd(config),
-            heads.CnnHead(base_filters=32, batch_norm=True))
+            heads.CnnHead(final_conv_dim=16, base_filters=16, max_filters=64,
+                          batch_norm=True, spec_augment=True, standardization="per_band",
+                          classifier="time_pool"))
 
 
 def _musicnn():  # musicnn.flags

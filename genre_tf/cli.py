@@ -58,7 +58,8 @@ def _cnn_head():
     return heads.CnnHead(
         final_conv_dim=FLAGS.final_conv_dim, base_filters=FLAGS.base_filters,
         max_filters=FLAGS.max_filters, fc_units=FLAGS.fc_units, dropout=FLAGS.dropout,
-        batch_norm=FLAGS.batch_norm, spec_augment=FLAGS.spec_augment)
+        batch_norm=FLAGS.batch_norm, spec_augment=FLAGS.spec_augment,
+        standardization=FLAGS.standardization, classifier=FLAGS.classifier)
 
 
 # --system -> (front end config from flags, head config from flags). A features CSV

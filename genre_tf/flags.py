@@ -119,6 +119,13 @@ flags.DEFINE_integer("fc_units", 256, "CNN: first fully connected width; the nex
 flags.DEFINE_boolean("batch_norm", False, "CNN: batch normalisation after each conv.")
 flags.DEFINE_boolean("spec_augment", False,
                      "CNN: SpecAugment frequency/time masking while training.")
+flags.DEFINE_enum("standardization", "global", ["global", "per_band"],
+                  "CNN: standardise the input by one training-set mean and variance "
+                  "(the study) or by one per frequency band.")
+flags.DEFINE_enum("classifier", "fc", ["fc", "global_pool", "time_pool"],
+                  "CNN: after the conv blocks, flatten -> FC -> FC/2 (the study), or "
+                  "straight to the softmax from the mean of each feature map "
+                  "(global_pool) or from its mean over time, band by band (time_pool).")
 
 # --- Training -------------------------------------------------------------------------
 flags.DEFINE_float("learning_rate", 1e-4, "Adam's initial learning rate.")

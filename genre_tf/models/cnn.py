@@ -4,6 +4,15 @@ The study adds conv(3x3, stride 1, same padding) + ReLU + 2x2 max-pool blocks un
 feature map is ``final_conv_dim`` x ``final_conv_dim`` (4x4), then FC -> FC/2 -> softmax.
 ``build_spectrogram_cnn`` does exactly that; ``batch_norm`` and ``spec_augment`` turn on
 the changes that let a mel CNN go far past the study's ~50% on GTZAN.
+
+Two more choices matter on small data (a hundred songs), each a registry entry here:
+- ``standardization``: one mean and variance for the whole image (the study), or one
+  per frequency row (``per_band``): after each image's min-max scaling, low mel bands
+  still sit far above high ones, and per-band statistics let every band count alike;
+- ``classifier``: the study's flatten -> FC -> FC/2 (over a million weights on a 4x4x256
+  map, which memorise 70 songs), or no hidden dense layer: ``global_pool`` (the mean of
+  each final feature map) or ``time_pool`` (its mean over time, one per band) ->
+  dropout -> softmax.
 """
 
 import keras
@@ -71,10 +80,47 @@ class SpecAugment(layers.Layer):
                 "max_time": self.max_time, "n_masks": self.n_masks, "seed": self.seed}
 
 
+# --standardization -> the axes of ``[batch, freq, time, channels]`` that keep their own
+# mean and variance (None: one scalar for the whole image).
+STANDARDIZATION_AXES = {"global": None, "per_band": (1, 3)}
+
+
+def fully_connected(x, fc_units, dropout):
+    """The study's classifier: flatten -> dropout -> FC -> dropout -> FC/2."""
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout, name="dropout_fc")(x)
+    x = layers.Dense(fc_units, activation="relu", name="fc")(x)
+    x = layers.Dropout(dropout, name="dropout_fc_half")(x)
+    return layers.Dense(max(1, fc_units // 2), activation="relu", name="fc_half")(x)
+
+
+def global_pool(x, fc_units, dropout):
+    """A compact classifier: the mean of each feature map -> dropout (``fc_units``
+    unused: no hidden dense layer)."""
+    del fc_units
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    return layers.Dropout(dropout, name="dropout_pool")(x)
+
+
+def time_pool(x, fc_units, dropout):
+    """A compact classifier that keeps where in frequency a feature fired (a genre's
+    bass or cymbals sit in their bands; ``global_pool`` forgets that): the mean over
+    time of each feature map -> flatten ``[bands x filters]`` -> dropout."""
+    del fc_units
+    x = layers.AveragePooling2D((1, int(x.shape[2])), name="time_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    return layers.Dropout(dropout, name="dropout_pool")(x)
+
+
+# --classifier -> fn(final feature map, fc_units, dropout) -> features for the softmax.
+CLASSIFIERS = {"fc": fully_connected, "global_pool": global_pool, "time_pool": time_pool}
+
+
 def build_spectrogram_cnn(input_shape, n_classes, train_images, final_conv_dim=4,
                           base_filters=16, max_filters=256, fc_units=256, dropout=0.5,
-                          batch_norm=False, spec_augment=False):
-    """Standardise -> [conv-ReLU-pool] x k until final_conv_dim -> FC -> FC/2 -> softmax.
+                          batch_norm=False, spec_augment=False, standardization="global",
+                          classifier="fc"):
+    """Standardise -> [conv-ReLU-pool] x k until final_conv_dim -> classifier -> softmax.
 
     Args:
       input_shape: ``(height, width, channels)``; each side must be
@@ -88,12 +134,24 @@ def build_spectrogram_cnn(input_shape, n_classes, train_images, final_conv_dim=4
       dropout: dropout before each fully connected layer.
       batch_norm: batch normalisation after each convolution (not in the study).
       spec_augment: random frequency/time masking in training (not in the study).
+      standardization: a key of ``STANDARDIZATION_AXES`` (the study: ``global``).
+      classifier: a key of ``CLASSIFIERS`` (the study: ``fc``, FC -> FC/2).
 
     Returns:
       An uncompiled ``keras.Model``.
+
+    Raises:
+      ValueError: an unknown ``standardization`` or ``classifier``, or an input side
+        that is not ``final_conv_dim`` x a power of two.
     """
+    for name, value, registry in (("standardization", standardization,
+                                   STANDARDIZATION_AXES),
+                                  ("classifier", classifier, CLASSIFIERS)):
+        if value not in registry:
+            raise ValueError(f"unknown --{name}={value}; choose from {', '.join(registry)}")
     n_blocks = conv_blocks_needed(input_shape, final_conv_dim)
-    standardize = layers.Normalization(axis=None, name="standardize")
+    standardize = layers.Normalization(axis=STANDARDIZATION_AXES[standardization],
+                                       name="standardize")
     standardize.adapt(train_images)
     inputs = keras.Input(input_shape, name="spectrogram")
     x = standardize(inputs)
@@ -111,17 +169,14 @@ def build_spectrogram_cnn(input_shape, n_classes, train_images, final_conv_dim=4
         pool = (2 if height > final_conv_dim else 1, 2 if width > final_conv_dim else 1)
         height, width = height // pool[0], width // pool[1]
         x = layers.MaxPooling2D(pool, name=f"pool{block}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(dropout, name="dropout_fc")(x)
-    x = layers.Dense(fc_units, activation="relu", name="fc")(x)
-    x = layers.Dropout(dropout, name="dropout_fc_half")(x)
-    x = layers.Dense(max(1, fc_units // 2), activation="relu", name="fc_half")(x)
+    x = CLASSIFIERS[classifier](x, fc_units, dropout)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="spectrogram_cnn")
 
 
 def final_map_side(model):
-    """(height, width) of the feature map that enters ``flatten``."""
-    shape = model.get_layer("flatten").input.shape
+    """(height, width) of the last conv block's feature map (what the classifier reads)."""
+    pools = [layer for layer in model.layers if layer.name.startswith("pool")]
+    shape = pools[-1].output.shape
     return int(shape[1]), int(shape[2])
 

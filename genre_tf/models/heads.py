@@ -69,7 +69,9 @@ class FinetunedTopHead(DenseHead):
 
 @dataclasses.dataclass(frozen=True)
 class CnnHead:
-    """The study's block-stacking spectrogram CNN (system 2)."""
+    """The study's block-stacking spectrogram CNN (system 2); ``standardization`` and
+    ``classifier`` are keys of ``cnn.STANDARDIZATION_AXES`` and ``cnn.CLASSIFIERS``
+    (the defaults: the study's)."""
     final_conv_dim: int = 4
     base_filters: int = 16
     max_filters: int = 256
@@ -77,6 +79,8 @@ class CnnHead:
     dropout: float = 0.5
     batch_norm: bool = False
     spec_augment: bool = False
+    standardization: str = "global"
+    classifier: str = "fc"
 
     def build(self, example_shape, n_classes, train_sample, frontend=None):
         del frontend

@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -41,6 +42,60 @@ class BlockBuilderTest(tf.test.TestCase):
         model = cnn.build_spectrogram_cnn((16, 16, 1), 2, images)
         layer = model.get_layer("standardize")
         self.assertAllClose(float(np.ravel(layer.mean)[0]), images.mean(), rtol=1e-4)
+
+
+class SmallDataOptionsTest(tf.test.TestCase):
+    """``standardization="per_band"`` and ``classifier="global_pool"``."""
+
+    def test_per_band_standardisation_centres_every_band(self):
+        # Band b of every image ~ N(10 b, (b + 1)^2): one scalar cannot centre them all.
+        rng = np.random.default_rng(2)
+        bands = np.arange(8, dtype=np.float32)[None, :, None, None]
+        images = (10 * bands + (bands + 1) * rng.normal(size=(64, 8, 16, 1))).astype(
+            np.float32)
+        per_band = cnn.build_spectrogram_cnn((8, 16, 1), 2, images, base_filters=2,
+                                             fc_units=4, standardization="per_band")
+        layer = per_band.get_layer("standardize")
+        self.assertAllClose(np.ravel(layer.mean), images.mean(axis=(0, 2, 3)), rtol=1e-4)
+        out = layer(images).numpy()
+        self.assertAllClose(out.mean(axis=(0, 2, 3)), np.zeros(8), atol=1e-4)
+        self.assertAllClose(out.std(axis=(0, 2, 3)), np.ones(8), atol=1e-3)
+        one_scalar = cnn.build_spectrogram_cnn((8, 16, 1), 2, images, base_filters=2,
+                                               fc_units=4).get_layer("standardize")
+        band_means = one_scalar(images).numpy().mean(axis=(0, 2, 3))
+        self.assertAllClose(band_means[[0, -1]], [-1.48, 1.48], atol=0.05)
+
+    def test_global_pool_classifier_has_no_hidden_dense_layer(self):
+        images = np.random.default_rng(0).random((4, 16, 32, 1), np.float32)
+        model = cnn.build_spectrogram_cnn((16, 32, 1), 10, images, base_filters=4,
+                                          classifier="global_pool")
+        # conv0 1->4 (36 + 4), conv1 4->8 (288 + 8), conv2 8->16 (1152 + 16), softmax
+        # 16 -> 10 (160 + 10): the study's FC layers (fc_units=256) are gone.
+        self.assertEqual(model.count_params() - 3, 40 + 296 + 1168 + 170)  # 3: mean,
+        self.assertEqual(cnn.final_map_side(model), (4, 4))              # var, count
+        self.assertEqual([l.name for l in model.layers if "fc" in l.name], [])
+        self.assertEqual(model.output_shape, (None, 10))
+        study = cnn.build_spectrogram_cnn((16, 32, 1), 10, images, base_filters=4)
+        self.assertGreater(study.count_params(), 20 * model.count_params())
+
+    def test_time_pool_keeps_one_mean_per_band(self):
+        images = np.random.default_rng(0).random((4, 16, 32, 1), np.float32)
+        model = cnn.build_spectrogram_cnn((16, 32, 1), 10, images, base_filters=4,
+                                          classifier="time_pool")
+        # The same convs as above; the softmax reads 4 bands x 16 filters = 64 means.
+        self.assertEqual(model.count_params() - 3, 40 + 296 + 1168 + 64 * 10 + 10)
+        self.assertEqual(model.get_layer("flatten").output.shape, (None, 64))
+        features = keras.Model(model.input, model.get_layer("flatten").output)
+        final_map = keras.Model(model.input, model.get_layer("pool2").output)
+        self.assertAllClose(features(images[:1]).numpy().reshape(4, 16),
+                            final_map(images[:1]).numpy()[0].mean(axis=1), atol=1e-5)
+
+    def test_unknown_choices_are_refused(self):
+        images = np.zeros((2, 16, 16, 1), np.float32)
+        with self.assertRaisesRegex(ValueError, "--classifier=dense; choose from fc"):
+            cnn.build_spectrogram_cnn((16, 16, 1), 2, images, classifier="dense")
+        with self.assertRaisesRegex(ValueError, "--standardization=row"):
+            cnn.build_spectrogram_cnn((16, 16, 1), 2, images, standardization="row")
 
 
 class SpecAugmentTest(tf.test.TestCase):
@@ -81,8 +136,8 @@ class CnnCliTest(tf.test.TestCase):
         fixtures.run_train(
             "--flagfile=cnn_plus.flags", f"--data_dir={self.data}", f"--output_dir={output}",
             f"--cache_dir={self.work}/cache", "--n_mels=32", "--crop_seconds=0.72",
-            "--crop_hop_seconds=0.25", "--crops_per_song=4", "--base_filters=8",
-            "--fc_units=32", "--epochs=12", "--patience=0", "--learning_rate=3e-3",
+            "--crop_hop_seconds=0.25", "--base_filters=8",
+            "--fc_units=32", "--epochs=20", "--patience=0", "--learning_rate=3e-3",
             "--folds=2", "--log_every_epochs=0")
         with open(os.path.join(output, "metrics.json")) as handle:
             result = json.load(handle)
