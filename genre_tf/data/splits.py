@@ -227,4 +227,13 @@ def make_splits(config, song_ids, labels, seed=0):
                          f"{', '.join(SPLITTERS)}")
     if config.kind != "fixed":
         warn_single_song_classes(song_ids, labels)
-    return SPLITTERS[config.kind](config, song_ids, labels, seed)
+    made = SPLITTERS[config.kind](config, song_ids, labels, seed)
+    for split in made:
+        if not len(split.test):
+            # Scoring it would fail deep in evaluation; say why here, before training.
+            raise ValueError(
+                f"{split.name} has no test songs: {len(song_ids)} songs in "
+                f"{len(np.unique(labels))} classes are too few for --split={config.kind}"
+                " (a class needs 2+ songs to be tested; kfold needs at least --folds "
+                "songs that can be tested)")
+    return made

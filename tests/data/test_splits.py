@@ -71,6 +71,23 @@ class SingleSongClassTest(tf.test.TestCase):
             self._assert_trainable(result)
 
 
+class TooFewSongsTest(tf.test.TestCase):
+
+    def test_a_split_without_test_songs_is_refused_before_training(self):
+        # One song per class: no class can be tested.
+        labels = np.arange(3)
+        for kind in ("shuffle", "kfold"):
+            with self.assertRaisesRegex(ValueError, "has no test songs: 3 songs in 3 "
+                                        f"classes are too few for --split={kind}"):
+                splits.make_splits(config.SplitConfig(kind=kind),
+                                   [f"g{c}/song" for c in labels], labels)
+        # Kfold with more folds than testable songs leaves a fold empty.
+        labels = np.repeat(np.arange(2), 2)
+        with self.assertRaisesRegex(ValueError, "fold_4 has no test songs"):
+            splits.make_splits(config.SplitConfig(kind="kfold", folds=5),
+                               [f"s{i}" for i in range(4)], labels)
+
+
 class FixedSplitTest(tf.test.TestCase):
 
     def test_lists_match_a_segment_table_by_stem(self):
