@@ -1,4 +1,4 @@
-"""Head settings compared on validation songs only (inner folds of split 0's songs).
+"""Head settings compared on validation songs only (inner folds of outer splits' songs).
 
     python bench/select_head.py --flagfile=musicnn.flags \\
         --candidates='[{}, {"hidden_units": [], "l2": 5e-4, "patience": 50}]'
@@ -12,7 +12,8 @@ A candidate is a JSON object of ``TrainConfig`` fields (``learning_rate``, ``epo
 ``patience``, ``refit``...) and head fields (``hidden_units``, ``dropout``, ``l2``)
 replacing the flags' values; ``{}`` is the flags as given. The songs are split 0's
 train and valid songs (``tuning.tuning_songs``: its test songs are never seen), cut into
-``--inner_folds`` stratified folds (``tuning.inner_splits``); fold k trains on the
+``--inner_folds`` stratified folds (``--outer_splits=N``: the same for each of splits
+0..N-1, nested cross-validation) (``tuning.inner_splits``); fold k trains on the
 other folds less a stratified ``--validation_fraction`` for early stopping, as
 train.py trains a split (``experiment.train_split``: with ``refit`` the head is
 refitted on all of them), and is scored on fold k's songs by the mean-probability
@@ -40,7 +41,14 @@ from genre_tf.training import compiled_heads, experiment, tuning
 flags.DEFINE_string("candidates", "[{}]",
                     "JSON list of candidates: TrainConfig and head fields to replace.")
 flags.DEFINE_integer("inner_folds", 3,
-                     "Stratified folds of split 0's train+valid songs.", lower_bound=2)
+                     "Stratified folds of each outer split's train+valid songs.",
+                     lower_bound=2)
+flags.DEFINE_integer("outer_splits", 1,
+                     "Outer splits whose train+valid songs are cut into inner folds "
+                     "(splits 0..N-1; nested cross-validation: each split's test songs "
+                     "are never seen by its folds). One outer split scores ~80 songs, "
+                     "where candidates often differ by one; more splits, less luck.",
+                     lower_bound=1)
 FLAGS = flags.FLAGS
 
 HEAD_FIELDS = ("hidden_units", "dropout", "l2")
@@ -56,17 +64,23 @@ def candidate_settings(run, candidate):
             dataclasses.replace(run.training, **training))
 
 
-def validation_folds(run, song_ids, labels, folds):
-    """Inner folds of split 0's train+valid songs as ``Split``s: train/valid (early
-    stopping) from the other folds, ``test`` the fold scored."""
-    split = splits_lib.make_splits(run.splits, song_ids, labels, run.seed)[0]
+def validation_folds(run, song_ids, labels, folds, outer_splits=1):
+    """Inner folds of the first ``outer_splits`` splits' train+valid songs as
+    ``Split``s: train/valid (early stopping) from the other folds, ``test`` the fold
+    scored. A song is scored once per outer split whose test songs it is not among."""
+    outer = splits_lib.make_splits(run.splits, song_ids, labels, run.seed)
+    if outer_splits > len(outer):
+        raise ValueError(f"--outer_splits={outer_splits}: the run has only "
+                         f"{len(outer)} splits")
     rng = np.random.default_rng(run.seed)
     result = []
-    songs = tuning.tuning_songs(split)
-    for inner in tuning.inner_splits(songs, labels, folds, run.seed):
-        train, valid = splits_lib.stratified_holdout(
-            inner.train, labels, run.splits.validation_fraction, rng)
-        result.append(splits_lib.Split(inner.name, train, valid, inner.valid))
+    for split in outer[:outer_splits]:
+        songs = tuning.tuning_songs(split)
+        for inner in tuning.inner_splits(songs, labels, folds, run.seed):
+            train, valid = splits_lib.stratified_holdout(
+                inner.train, labels, run.splits.validation_fraction, rng)
+            name = inner.name if outer_splits == 1 else f"{split.name}_{inner.name}"
+            result.append(splits_lib.Split(name, train, valid, inner.valid))
     return result
 
 
@@ -107,8 +121,9 @@ def main(argv):
     system = systems.System(run.system)
     examples = experiment.build_examples(system, run.data)
     folds = validation_folds(run, examples.song_ids, examples.song_labels,
-                             FLAGS.inner_folds)
-    print(f"{len(folds)} folds of split 0's train+valid songs (train/valid/scored): "
+                             FLAGS.inner_folds, FLAGS.outer_splits)
+    print(f"{len(folds)} inner folds of {FLAGS.outer_splits} outer split(s)' "
+          "train+valid songs (train/valid/scored): "
           + ", ".join(f"{len(f.train)}/{len(f.valid)}/{len(f.test)}" for f in folds))
     heads = compiled_heads.CompiledHeads()
     with tempfile.TemporaryDirectory() as work_dir:

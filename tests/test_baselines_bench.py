@@ -257,6 +257,23 @@ class SelectHeadTest(tf.test.TestCase):
             self.assertEqual(len(fold.train) + len(fold.valid) + len(fold.test), 32)
             self.assertNotEmpty(fold.valid)
 
+    def test_outer_splits_fold_each_split_and_never_score_its_test_songs(self):
+        labels = np.arange(40) % 4
+        ids = [f"{'abcd'[c]}/{'abcd'[c]}.{i:05d}" for i, c in enumerate(labels)]
+        outer = splits.make_splits(self.run.splits, ids, labels, self.run.seed)
+        folds = _bench("select_head").validation_folds(self.run, ids, labels, 3, 2)
+        self.assertLen(folds, 6)
+        for k, split in enumerate(outer[:2]):
+            own = folds[3 * k:3 * k + 3]
+            self.assertTrue(all(f.name.startswith(split.name + "_") for f in own))
+            self.assertAllEqual(np.sort(np.concatenate([f.test for f in own])),
+                                np.sort(np.concatenate([split.train, split.valid])))
+            for fold in own:
+                self.assertEmpty(np.intersect1d(
+                    np.concatenate([fold.train, fold.valid, fold.test]), split.test))
+        with self.assertRaisesRegex(ValueError, "only 5 splits"):
+            _bench("select_head").validation_folds(self.run, ids, labels, 3, 6)
+
     def test_a_candidate_replaces_only_its_values(self):
         head, training = _bench("select_head").candidate_settings(
             self.run, {"hidden_units": [], "l2": 5e-4, "learning_rate": 1e-3,
