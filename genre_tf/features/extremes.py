@@ -1,0 +1,85 @@
+"""The mean of the ``count`` largest or smallest values along the last axis, exactly.
+
+Spectral contrast needs it per frame and octave band (librosa sorts each band and
+averages its top and bottom 2%). ``tf.math.top_k`` costs ~10 ns per input value on CPU
+(its per-row heap), twenty times a ``reduce_max``, and the contrast's top_k calls were
+a third of the feature vector's CPU time. So the values go through top_k only after
+cheap reductions have thinned them out:
+
+1. The band's values are split into ``n_chunks`` groups of ``chunk`` values (strided:
+   group ``j`` holds values ``j, j + n_chunks, ...``, so the grouping is a reshape and
+   the reduction runs over a non-innermost axis, which vectorises).
+2. Each group's maximum; top_k picks the ``count`` groups with the largest maxima.
+3. top_k of the values in those groups (plus the few left over by the grouping) gives
+   the answer: a value in any other group is at most its group's maximum, so at most
+   the smallest of the ``count`` chosen maxima, each of which is a value of the band;
+   whatever it would displace ties with it.
+
+With ``chunk ~ sqrt(width / count)`` about ``2 sqrt(width * count)`` values reach top_k
+instead of ``width`` (242 instead of 860 for the top band at n_fft 4096).
+"""
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+
+@functools.lru_cache(maxsize=None)
+def chunking(width, count):
+    """``(chunk, n_chunks)`` for ``width`` values and ``count`` extremes: about
+    ``sqrt(width / count)`` values a group, at least ``count`` groups."""
+    chunk = max(1, int(round(np.sqrt(width / count))))
+    while width // chunk < count:
+        chunk -= 1
+    return chunk, width // chunk
+
+
+def _extreme_mean(values, count, largest):
+    """Mean of the ``count`` largest (or smallest) of ``values [..., width]``, ``[...]``.
+
+    Only the small arrays (group extremes, candidates) are negated for the smallest.
+    """
+    values = tf.convert_to_tensor(values)
+    sign = 1.0 if largest else -1.0
+    width = values.shape[-1]
+    chunk, n_chunks = chunking(width, count)
+    if n_chunks == width:  # groups of one: plain top_k
+        return sign * tf.reduce_mean(tf.math.top_k(sign * values, count,
+                                                   sorted=False).values, -1)
+    leading = tf.shape(values)[:-1]
+    grouped = tf.reshape(values[..., :chunk * n_chunks],
+                         tf.concat([leading, [chunk, n_chunks]], axis=0))
+    extremes = (tf.reduce_max(grouped, axis=-2) if largest
+                else -tf.reduce_min(grouped, axis=-2))
+    best = tf.math.top_k(extremes, count, sorted=False).indices
+    chosen = tf.gather(grouped, best, axis=-1, batch_dims=values.shape.rank - 1)
+    candidates = [tf.reshape(chosen, tf.concat([leading, [chunk * count]], axis=0))]
+    if chunk * n_chunks < width:
+        candidates.append(values[..., chunk * n_chunks:])
+    candidates = tf.concat(candidates, axis=-1) if len(candidates) > 1 else candidates[0]
+    return sign * tf.reduce_mean(tf.math.top_k(sign * candidates, count,
+                                               sorted=False).values, -1)
+
+
+def mean_of_largest(values, count):
+    """Mean of the ``count`` largest values along the last axis.
+
+    Args:
+      values: float32 ``[..., width]`` with a static ``width >= count``.
+      count: how many, a Python int.
+
+    Returns:
+      float32 ``[...]``.
+    """
+    if count == 1:
+        return tf.reduce_max(values, axis=-1)
+    return _extreme_mean(values, count, largest=True)
+
+
+def mean_of_smallest(values, count):
+    """Mean of the ``count`` smallest values along the last axis (as
+    ``mean_of_largest``)."""
+    if count == 1:
+        return tf.reduce_min(values, axis=-1)
+    return _extreme_mean(values, count, largest=False)
