@@ -35,31 +35,62 @@ def chunking(width, count):
     return chunk, width // chunk
 
 
-def _extreme_mean(values, count, largest):
-    """Mean of the ``count`` largest (or smallest) of ``values [..., width]``, ``[...]``.
+def _pieces(width, count):
+    """Sizes of the parts of ``width`` values: the grouped ones and any left over."""
+    chunk, n_chunks = chunking(width, count)
+    if count == 1 or n_chunks == width or chunk * n_chunks == width:
+        return (width,)
+    return (chunk * n_chunks, width - chunk * n_chunks)
 
-    Only the small arrays (group extremes, candidates) are negated for the smallest.
-    """
-    values = tf.convert_to_tensor(values)
+
+def _extreme_mean(parts, count, largest):
+    """Mean of the ``count`` largest (or smallest) values of ``parts`` (``_pieces`` of one
+    band's ``[..., width]``), ``[...]``. Only the small arrays (group extremes,
+    candidates) are negated for the smallest."""
     sign = 1.0 if largest else -1.0
-    width = values.shape[-1]
+    width = sum(part.shape[-1] for part in parts)
+    if count == 1:
+        return (tf.reduce_max(parts[0], axis=-1) if largest
+                else tf.reduce_min(parts[0], axis=-1))
     chunk, n_chunks = chunking(width, count)
     if n_chunks == width:  # groups of one: plain top_k
-        return sign * tf.reduce_mean(tf.math.top_k(sign * values, count,
+        return sign * tf.reduce_mean(tf.math.top_k(sign * parts[0], count,
                                                    sorted=False).values, -1)
-    leading = tf.shape(values)[:-1]
-    grouped = tf.reshape(values[..., :chunk * n_chunks],
-                         tf.concat([leading, [chunk, n_chunks]], axis=0))
+    leading = tf.shape(parts[0])[:-1]
+    grouped = tf.reshape(parts[0], tf.concat([leading, [chunk, n_chunks]], axis=0))
     extremes = (tf.reduce_max(grouped, axis=-2) if largest
                 else -tf.reduce_min(grouped, axis=-2))
     best = tf.math.top_k(extremes, count, sorted=False).indices
-    chosen = tf.gather(grouped, best, axis=-1, batch_dims=values.shape.rank - 1)
-    candidates = [tf.reshape(chosen, tf.concat([leading, [chunk * count]], axis=0))]
-    if chunk * n_chunks < width:
-        candidates.append(values[..., chunk * n_chunks:])
-    candidates = tf.concat(candidates, axis=-1) if len(candidates) > 1 else candidates[0]
+    chosen = tf.gather(grouped, best, axis=-1, batch_dims=parts[0].shape.rank - 1)
+    candidates = tf.reshape(chosen, tf.concat([leading, [chunk * count]], axis=0))
+    if len(parts) > 1:
+        candidates = tf.concat([candidates, parts[1]], axis=-1)
     return sign * tf.reduce_mean(tf.math.top_k(sign * candidates, count,
                                                sorted=False).values, -1)
+
+
+def band_extremes(values, bands):
+    """Mean of the largest and of the smallest values of consecutive bands.
+
+    Args:
+      values: float32 ``[..., width]``.
+      bands: ``(width, count)`` of each band, in order; the widths add up to the last
+        axis (spectral contrast's octave bands do).
+
+    Returns:
+      ``(largest, smallest)``, each float32 ``[..., n_bands]``: per band the mean of its
+      ``count`` largest values and of its ``count`` smallest.
+    """
+    sizes = [_pieces(width, count) for width, count in bands]
+    # One split of the last axis into every band's parts: a strided slice per part
+    # copied the spectrum twice.
+    flat = tf.split(values, [size for parts in sizes for size in parts], axis=-1)
+    largest, smallest = [], []
+    for (_, count), parts in zip(bands, sizes):
+        band, flat = flat[:len(parts)], flat[len(parts):]
+        largest.append(_extreme_mean(band, count, largest=True))
+        smallest.append(_extreme_mean(band, count, largest=False))
+    return tf.stack(largest, axis=-1), tf.stack(smallest, axis=-1)
 
 
 def mean_of_largest(values, count):
@@ -72,14 +103,12 @@ def mean_of_largest(values, count):
     Returns:
       float32 ``[...]``.
     """
-    if count == 1:
-        return tf.reduce_max(values, axis=-1)
-    return _extreme_mean(values, count, largest=True)
+    largest, _ = band_extremes(values, [(values.shape[-1], count)])
+    return largest[..., 0]
 
 
 def mean_of_smallest(values, count):
     """Mean of the ``count`` smallest values along the last axis (as
     ``mean_of_largest``)."""
-    if count == 1:
-        return tf.reduce_min(values, axis=-1)
-    return _extreme_mean(values, count, largest=False)
+    _, smallest = band_extremes(values, [(values.shape[-1], count)])
+    return smallest[..., 0]

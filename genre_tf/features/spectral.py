@@ -258,14 +258,16 @@ def compute_spectral_contrast(waveform, sample_rate, n_fft=1024, hop_length=512,
     """
     if magnitude is None:
         magnitude = compute_stft_magnitude(waveform, n_fft, hop_length)
-    peaks, valleys = [], []
-    for bins, count in contrast_bands(sample_rate, n_fft, n_bands, fmin, quantile):
-        band = magnitude[..., bins[0]:bins[-1] + 1]  # bands are contiguous bin ranges
-        # The band's extremes without sorting it (``extremes`` says how).
-        peaks.append(extremes.mean_of_largest(band, count))
-        valleys.append(extremes.mean_of_smallest(band, count))
-    peak = tf.stack(peaks, axis=-1)
-    valley = tf.stack(valleys, axis=-1)
+    bands = contrast_bands(sample_rate, n_fft, n_bands, fmin, quantile)
+    starts = [bins[0] for bins, _ in bands]
+    if starts != [0] + [bins[-1] + 1 for bins, _ in bands[:-1]]:
+        # A band edge on a bin centre: librosa's bands overlap there, so lay them out.
+        magnitude = tf.concat([magnitude[..., bins[0]:bins[-1] + 1] for bins, _ in bands],
+                              axis=-1)
+    # Usually the bands split the bins in order (librosa's one-bin overlaps shift each
+    # band's start down by one); their extremes without sorting them (``extremes``).
+    peak, valley = extremes.band_extremes(magnitude,
+                                          [(len(bins), count) for bins, count in bands])
     return power_to_db(peak) - power_to_db(valley)
 
 
