@@ -7,8 +7,8 @@ a third of the feature vector's CPU time. So the values go through top_k only af
 cheap reductions have thinned them out:
 
 1. The band's values are split into ``n_chunks`` groups of ``chunk`` values (strided:
-   group ``j`` holds values ``j, j + n_chunks, ...``, so the grouping is a reshape and
-   the reduction runs over a non-innermost axis, which vectorises).
+   group ``j`` holds values ``j, j + n_chunks, ...``, so the grouping is a reshape, not
+   a copy).
 2. Each group's maximum; top_k picks the ``count`` groups with the largest maxima.
 3. top_k of the values in those groups (plus the few left over by the grouping) gives
    the answer: a value in any other group is at most its group's maximum, so at most
