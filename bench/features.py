@@ -28,7 +28,8 @@ import tensorflow as tf
 from absl import app
 
 from genre_tf.data import graph_calls, pipeline
-from genre_tf.features import librosa_reference, rhythm, spectral, statistics
+from genre_tf.features import (librosa_reference, rhythm, spectral, spectral_shape,
+                               statistics, temporal)
 
 FLAGS = common.FLAGS
 
@@ -76,40 +77,41 @@ def _stage_functions(config):
     """(name, function of the clip's waveform and its shared spectrograms) per stage.
 
     The inputs of every stage are computed beforehand, so each stage is timed alone.
+    Stages that serve every window at once run at the first (ZCR and RMS) or at the
+    2048 window (tempo) and are zeros at the others.
     """
     sr = config.sample_rate
+    windows = [(n, n // 4) for n in config.window_sizes]
     stages = [("STFT -> power, magnitude (per window)",
                lambda y, n, power, mel_db: spectral.compute_power_spectrogram(y, n, n // 4))]
-    for name in ("mfcc", "chroma", "contrast", "centroid", "bandwidth", "rolloff",
-                 "flatness", "zcr", "rms"):
+    for name in ("mel + chroma, mfcc", "contrast", "centroid, bandwidth, rolloff",
+                 "flatness"):
         stages.append((f"{name} from the shared spectrogram",
                        lambda y, n, power, mel_db, name=name: _one_feature(
-                           name, y, n, power, mel_db, config)))
+                           name, y, n, power, config)))
+    stages.append(("zcr + rms (every window, one pass)",
+                   lambda y, n, power, mel_db: temporal.compute_zcr_and_rms(y, windows)
+                   if n == config.window_sizes[0] else tf.zeros([])))
     stages.append(("tempo (from the 2048 mel dB)", lambda y, n, power, mel_db: rhythm.compute_tempo(
         y, sr, n // 4, onset_envelope=rhythm.compute_onset_strength(
             y, sr, n, n // 4, mel_db=mel_db)) if n == 2048 else tf.zeros([])))
     return stages
 
 
-def _one_feature(name, y, n_fft, power, mel_db, config):
+def _one_feature(name, y, n_fft, power, config):
     sr, hop, magnitude = config.sample_rate, n_fft // 4, tf.sqrt(power)
-    if name == "mfcc":  # includes the mel projection and dB that MFCC and tempo share
-        mel_db = spectral.power_to_db(spectral.compute_mel(y, sr, n_fft, hop, power=power))
-        return spectral.compute_mfcc(y, sr, n_fft, hop, config.n_mfcc, mel_db=mel_db)
+    if name == "mel + chroma, mfcc":  # the mel dB is what MFCC and tempo share
+        mel, chroma = spectral.compute_mel_and_chroma(power, sr, n_fft)
+        mel_db = spectral.power_to_db(mel)
+        return chroma, spectral.compute_mfcc(y, sr, n_fft, hop, config.n_mfcc,
+                                             mel_db=mel_db)
     calls = {
-        "chroma": lambda: spectral.compute_chroma_stft(y, sr, n_fft, hop, power=power),
         "contrast": lambda: spectral.compute_spectral_contrast(y, sr, n_fft, hop,
                                                                magnitude=magnitude),
-        "centroid": lambda: spectral.compute_spectral_centroid(y, sr, n_fft, hop,
-                                                               magnitude=magnitude),
-        "bandwidth": lambda: spectral.compute_spectral_bandwidth(y, sr, n_fft, hop,
-                                                                 magnitude=magnitude),
-        "rolloff": lambda: spectral.compute_spectral_rolloff(y, sr, n_fft, hop,
-                                                             magnitude=magnitude),
+        "centroid, bandwidth, rolloff": lambda: spectral_shape.compute_spectral_shape(
+            magnitude, sr, n_fft),
         "flatness": lambda: spectral.compute_spectral_flatness(y, n_fft, hop,
                                                                magnitude=power, power=1.0),
-        "zcr": lambda: spectral.compute_zero_crossing_rate(y, n_fft, hop),
-        "rms": lambda: spectral.compute_rms(y, n_fft, hop),
     }
     return calls[name]()
 
@@ -152,7 +154,8 @@ def print_stage_profile(paths, config):
         rows["statistics"] = rows.get("statistics", 0.0) + _cpu_ms_per_clip(statistics_fn,
                                                                             stacked)
     for name, ms in rows.items():
-        print(f"  {name + ' (all windows)' if 'tempo' not in name else name:44s} {ms:7.1f}")
+        label = name if "tempo" in name or "every window" in name else f"{name} (all windows)"
+        print(f"  {label:44s} {ms:7.1f}")
     vector_fn = statistics.feature_vector_function(config)
     whole = _cpu_ms_per_clip(vector_fn, [(y,) for y, _ in waves])
     print(f"  {'whole vector, called per clip':44s} {whole:7.1f}")

@@ -9,9 +9,14 @@ transpose ``[bins, frames]``). Parameter names follow librosa (``n_fft``, ``hop_
 from genre_tf.features.spectral import (  # noqa: F401
     compute_stft, compute_stft_magnitude, compute_power_spectrogram, power_to_db,
     compute_power_db, compute_mel, compute_mfcc, compute_chroma_stft,
-    compute_spectral_centroid, compute_spectral_bandwidth, compute_spectral_rolloff,
-    compute_spectral_contrast, compute_spectral_flatness, compute_zero_crossing_rate,
-    compute_rms,
+    compute_mel_and_chroma, compute_spectral_contrast, compute_spectral_flatness,
+)
+from genre_tf.features.spectral_shape import (  # noqa: F401
+    compute_spectral_shape, compute_spectral_centroid, compute_spectral_bandwidth,
+    compute_spectral_rolloff,
+)
+from genre_tf.features.temporal import (  # noqa: F401
+    compute_zero_crossing_rate, compute_rms, compute_zcr_and_rms,
 )
 from genre_tf.features.rhythm import (  # noqa: F401
     compute_onset_strength, compute_tempogram, compute_tempo,

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from genre_tf.audio import params
-from genre_tf.features import dft, rhythm, spectral
+from genre_tf.features import dft, rhythm, spectral, spectral_shape, temporal
 
 
 def _mean(x):
@@ -91,8 +91,13 @@ class FeatureConfig:
 _TEMPO_N_FFT, _TEMPO_HOP = 2048, 512
 
 
-def compute_frame_features(waveform, config, n_fft):
+def compute_frame_features(waveform, config, n_fft, zcr_and_rms=None):
     """All frame-level features of one window size from one shared STFT.
+
+    Args:
+      zcr_and_rms: optional ``(zcr, rms)`` of this window from
+        ``temporal.compute_zcr_and_rms``, which serves every window size from one pass
+        over the samples.
 
     Returns:
       A dict name -> float32 ``[..., frames, width]``, in ``config.frame_features()``,
@@ -103,25 +108,24 @@ def compute_frame_features(waveform, config, n_fft):
     sr, hop = config.sample_rate, n_fft // 4
     power = spectral.compute_power_spectrogram(waveform, n_fft, hop)
     magnitude = tf.sqrt(power)
-    mel_db = spectral.power_to_db(spectral.compute_mel(waveform, sr, n_fft, hop, power=power))
+    mel, chroma = spectral.compute_mel_and_chroma(power, sr, n_fft)
+    mel_db = spectral.power_to_db(mel)
+    if zcr_and_rms is None:
+        zcr_and_rms, = temporal.compute_zcr_and_rms(waveform, [(n_fft, hop)])
+    zcr, rms = zcr_and_rms
     return {
         "power": power,
         "mel_db": mel_db,
         "mfcc": spectral.compute_mfcc(waveform, sr, n_fft, hop, config.n_mfcc,
                                       mel_db=mel_db),
-        "chroma": spectral.compute_chroma_stft(waveform, sr, n_fft, hop, power=power),
+        "chroma": chroma,
         "contrast": spectral.compute_spectral_contrast(waveform, sr, n_fft, hop,
                                                        magnitude=magnitude),
-        "centroid": spectral.compute_spectral_centroid(waveform, sr, n_fft, hop,
-                                                       magnitude=magnitude),
-        "bandwidth": spectral.compute_spectral_bandwidth(waveform, sr, n_fft, hop,
-                                                         magnitude=magnitude),
-        "rolloff": spectral.compute_spectral_rolloff(waveform, sr, n_fft, hop,
-                                                     magnitude=magnitude),
+        **spectral_shape.compute_spectral_shape(magnitude, sr, n_fft),
         "flatness": spectral.compute_spectral_flatness(waveform, n_fft, hop,
                                                        magnitude=power, power=1.0),
-        "zcr": spectral.compute_zero_crossing_rate(waveform, n_fft, hop),
-        "rms": spectral.compute_rms(waveform, n_fft, hop),
+        "zcr": zcr,
+        "rms": rms,
     }
 
 
@@ -155,8 +159,10 @@ def compute_feature_vector(waveform, config=FeatureConfig()):
     parts = []
     tempo_mel_db = None
     order = _vector_order(config)
-    for n_fft in config.window_sizes:
-        frame_features = compute_frame_features(waveform, config, n_fft)
+    zcr_and_rms = temporal.compute_zcr_and_rms(
+        waveform, [(n_fft, n_fft // 4) for n_fft in config.window_sizes])
+    for n_fft, time_features in zip(config.window_sizes, zcr_and_rms):
+        frame_features = compute_frame_features(waveform, config, n_fft, time_features)
         if n_fft == _TEMPO_N_FFT:
             tempo_mel_db = frame_features["mel_db"]
         # One [frames, 45] matrix per window: each statistic is one reduction, not 9.

@@ -146,6 +146,34 @@ class KnownAnswerTest(tf.test.TestCase):
         self.assertEqual(F.compute_stft_magnitude(y, 1024, 512).shape[0], 1 + y.size // 512)
 
 
+class SharedPassesTest(tf.test.TestCase):
+    """Features computed together for speed equal librosa's computed one at a time."""
+
+    def test_zcr_and_rms_of_every_window_from_one_pass(self):
+        y = fixtures.music_like(2.0, seed=4)[:44100 - 77]  # not a whole number of hops
+        windows = [(n, n // 4) for n in (512, 1024, 2048, 4096)]
+        for (n_fft, hop), (zcr, rms) in zip(windows, F.compute_zcr_and_rms(y, windows)):
+            with self.subTest(n_fft=n_fft):
+                expected = librosa.feature.zero_crossing_rate(y, frame_length=n_fft,
+                                                              hop_length=hop).T
+                self.assertEqual(zcr.shape, expected.shape)
+                self.assertAllEqual(zcr, expected.astype(np.float32))
+                expected = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop).T
+                self.assertAllClose(rms, expected, rtol=0, atol=2e-6 * expected.max())
+
+    def test_spectral_shape_is_the_three_features(self):
+        y = fixtures.music_like(2.0, seed=5)
+        magnitude = F.compute_stft_magnitude(y, 2048, 512)
+        shape = F.compute_spectral_shape(magnitude, SR, 2048)
+        kw = dict(y=y, sr=SR, n_fft=2048, hop_length=512)
+        self.assertAllClose(shape["centroid"], librosa.feature.spectral_centroid(**kw).T,
+                            rtol=1e-4)
+        self.assertAllClose(shape["bandwidth"],
+                            librosa.feature.spectral_bandwidth(**kw).T, rtol=1e-4)
+        rolloff = librosa.feature.spectral_rolloff(**kw).T
+        self.assertGreaterEqual(np.mean(shape["rolloff"].numpy() == rolloff), 0.99)
+
+
 class FeatureVectorTest(tf.test.TestCase):
 
     def test_length_matches_names_and_batching_agrees(self):
