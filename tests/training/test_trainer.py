@@ -7,10 +7,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genre_tf.training import distribute, trainer
+from genre_tf.training import distribute, trainer, validation
 
 
-class ValidationBatchTest(tf.test.TestCase):
+class HeldValidationTest(tf.test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -20,23 +20,42 @@ class ValidationBatchTest(tf.test.TestCase):
         self.batches = tf.data.Dataset.from_tensor_slices((self.x, self.y)).batch(4)
 
     def test_small_validation_data_becomes_one_batch_of_the_same_rows_in_order(self):
-        joined = list(trainer.validation_batch(self.batches, distribute.Distribution()))
-        self.assertLen(joined, 1)
-        x, y = joined[0]
+        x, y = validation.held_rows(self.batches)
         self.assertAllEqual(x, self.x)
         self.assertAllEqual(y, self.y)
 
-    def test_large_validation_data_stays_as_it_is(self):
-        limit = trainer.VALIDATION_BATCH_BYTES
-        trainer.VALIDATION_BATCH_BYTES = 100  # fewer bytes than two batches hold
-        self.addCleanup(setattr, trainer, "VALIDATION_BATCH_BYTES", limit)
-        kept = trainer.validation_batch(self.batches, distribute.Distribution())
-        self.assertIs(kept, self.batches)
-        self.assertIsNone(trainer.validation_batch(None, distribute.Distribution()))
+    def test_large_validation_data_is_not_held(self):
+        self.assertIsNone(validation.held_rows(self.batches, limit_bytes=100))
+
+    def test_held_validation_logs_what_keras_validation_logs(self):
+        """The same val_loss (regularisation included) and val_accuracy, every epoch,
+        as ``fit(validation_data=...)`` on the same rows; and the same training."""
+        data = tf.data.Dataset.from_tensor_slices(
+            (self.x, (self.x[:, 0] > 0).astype(np.int64)))
+
+        def fitted(held):
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(
+                3, "softmax", kernel_regularizer=keras.regularizers.L2(0.1))])
+            model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+            rows = validation.held_rows(self.batches)
+            history = model.fit(data.batch(8), epochs=4, verbose=0,
+                                validation_data=None if held else self.batches,
+                                callbacks=[validation.BatchValidation(rows)] if held
+                                else [])
+            return history.history
+
+        held, keras_own = fitted(True), fitted(False)
+        self.assertEqual(sorted(held), sorted(keras_own))
+        for name in ("loss", "val_loss", "val_accuracy"):
+            self.assertAllClose(held[name], keras_own[name], rtol=1e-6, atol=0)
+        self.assertGreater(held["val_loss"][0] - held["val_loss"][-1], 0.05)
 
     def test_one_worker_runs_a_whole_epoch_per_call(self):
         self.assertEqual(trainer.epoch_steps(distribute.Distribution()),
                          trainer.WHOLE_EPOCH)
+        self.assertEqual(trainer.epoch_steps(distribute.Distribution(), 17), 17)
 
 
 class KerasOutputTest(tf.test.TestCase):
