@@ -244,10 +244,15 @@ class StoredExamples(examples.ExampleSet):
     def _training_segments(self):
         return [s for s in (SONG, TRAIN_EXCERPT) if s in self.segments]
 
-    def training_dataset(self, songs, batch_size, seed=0):
+    def _held_training_columns(self, songs):
+        """``_held_columns`` of ``songs``' training rows; None where the rows are not
+        held in memory or there are none."""
         held = self._held_rows()
-        columns = (self._held_columns(held, np.asarray(songs), self._training_segments())
-                   if held is not None else None)
+        return (None if held is None else
+                self._held_columns(held, np.asarray(songs), self._training_segments()))
+
+    def training_dataset(self, songs, batch_size, seed=0):
+        columns = self._held_training_columns(songs)
         if columns is not None:  # the batches of _held_dataset's shuffle, gathered
             return examples.shuffled_batches(columns[:2], batch_size, seed).prefetch(
                 tf.data.AUTOTUNE)
@@ -264,10 +269,14 @@ class StoredExamples(examples.ExampleSet):
 
     def head_sample(self, songs):
         """Batches of the training rows: a head's standardisation adapts to them in one
-        streamed pass (one batch when the rows are held in memory)."""
+        streamed pass (one batch when the rows are held in memory: the held rows
+        themselves, not sliced into rows and batched again)."""
+        columns = self._held_training_columns(songs)
+        if columns is not None:
+            return tf.data.Dataset.from_tensors(columns[0])
         rows = self._dataset(songs, self._training_segments()).map(
             lambda x, y, song, part: x)
-        return rows.batch(max(1, len(rows)) if self._held_rows() else 256)
+        return rows.batch(256)
 
     def data_digest(self, songs):
         """Keys are content digests and a store's folder name holds every setting, so

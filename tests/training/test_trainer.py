@@ -2,10 +2,12 @@
 
 import contextlib
 import io
+import os
 
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
 
 from genre_tf.training import distribute, trainer, validation
 
@@ -76,6 +78,37 @@ class KerasOutputTest(tf.test.TestCase):
         lines = [line for line in printed.getvalue().splitlines() if "loss" in line]
         self.assertLen(lines, 3)
         self.assertLess(len(printed.getvalue()), 3000)
+
+
+class EpochLogsTest(tf.test.TestCase):
+
+    def test_tensorboard_and_history_hold_every_epochs_losses(self):
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((64, 4)).astype(np.float32)
+        data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype(np.int64)))
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
+        config = trainer.TrainConfig(learning_rate=0.05, epochs=3, batch_size=16,
+                                     patience=0, log_every_epochs=100)
+        work_dir = self.get_temp_dir()
+        history = trainer.fit(model, data.batch(16), data.batch(16), config, work_dir)
+        for folder, prefix in (("train", ""), ("validation", "val_")):
+            events = event_accumulator.EventAccumulator(
+                os.path.join(work_dir, "logs", folder))
+            events.Reload()
+            scalars = events.Scalars("epoch_loss")
+            self.assertEqual([scalar.step for scalar in scalars], [0, 1, 2])
+            self.assertAllClose([scalar.value for scalar in scalars],
+                                history.history[prefix + "loss"], rtol=1e-6)
+        self.assertIn("epoch_learning_rate",
+                      _scalar_tags(os.path.join(work_dir, "logs", "train")))
+        with open(os.path.join(work_dir, "history.csv")) as handle:
+            self.assertLen(handle.read().splitlines(), 4)  # a header and 3 epochs
+
+
+def _scalar_tags(folder):
+    events = event_accumulator.EventAccumulator(folder)
+    events.Reload()
+    return events.Tags()["scalars"]
 
 
 if __name__ == "__main__":
