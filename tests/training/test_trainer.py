@@ -60,15 +60,19 @@ class HeldValidationTest(tf.test.TestCase):
         self.assertEqual(trainer.epoch_steps(distribute.Distribution(), 17), 17)
 
 
+def _tiny_problem(seed):
+    """64 rows of 4 features labelled by the sign of the first; a softmax on them."""
+    x = np.random.default_rng(seed).standard_normal((64, 4)).astype(np.float32)
+    data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype(np.int64)))
+    return data, keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
+
+
 class KerasOutputTest(tf.test.TestCase):
 
     def test_keras_logging_is_one_short_line_per_epoch(self):
         """With an epoch per call, Keras' progress bar drew ~2**20 / batches bar
         characters per update: gigabytes of captured output in a 40-epoch test run."""
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((64, 4)).astype(np.float32)
-        data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype(np.int64)))
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
+        data, model = _tiny_problem(0)
         config = trainer.TrainConfig(learning_rate=0.01, epochs=3, batch_size=16,
                                      patience=0, log_every_epochs=0)
         printed = io.StringIO()
@@ -83,10 +87,7 @@ class KerasOutputTest(tf.test.TestCase):
 class EpochLogsTest(tf.test.TestCase):
 
     def test_tensorboard_and_history_hold_every_epochs_losses(self):
-        rng = np.random.default_rng(1)
-        x = rng.standard_normal((64, 4)).astype(np.float32)
-        data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype(np.int64)))
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
+        data, model = _tiny_problem(1)
         config = trainer.TrainConfig(learning_rate=0.05, epochs=3, batch_size=16,
                                      patience=0, log_every_epochs=100)
         work_dir = self.get_temp_dir()
