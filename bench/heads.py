@@ -11,8 +11,11 @@ the synthetic demo clips, as train.py does.
 Prints the seconds of each stage, summed over the splits (building the examples from
 the store, building the head with its standardisation, fit, scoring songs, scoring
 excerpts, reports, the final fit, export), the epochs and first-epoch seconds of every
-fit, the head phase as the issue counts it (the sum of the splits' ``seconds``), and
-the song accuracy, so a change that buys speed with accuracy shows.
+fit and their sum and mean over all fits (the ms per epoch a change to the trainer
+moves), the head phase as the issue counts it (the sum of the splits' ``seconds``), and
+the song accuracy per split, so a change that buys speed with accuracy shows. For a
+before/after table run it on both trees back to back (timings on a shared machine vary
+2-4x between runs).
 """
 
 import collections
@@ -125,6 +128,12 @@ def main(argv):
     for k, (epochs, first, later) in enumerate(fits):
         print(f"fit {k}: {epochs} epochs, first {first:.2f} s, later {later * 1000:.0f} "
               "ms each")
+    later_epochs = sum(epochs - 1 for epochs, _, _ in fits if epochs > 1)
+    if later_epochs:
+        later_seconds = sum((epochs - 1) * later for epochs, _, later in fits if epochs > 1)
+        print(f"all fits: {sum(epochs for epochs, _, _ in fits)} epochs, first epochs "
+              f"{sum(first for _, first, _ in fits):.1f} s in all, later epochs "
+              f"{later_seconds / later_epochs * 1000:.0f} ms each on average")
     splits = payload["splits"]
     head_phase = sum(split["seconds"] for split in splits)
     print(f"head phase (sum of the splits' seconds): {head_phase:.1f} s over "

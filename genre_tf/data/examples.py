@@ -76,6 +76,21 @@ class ExampleConfig:
             segment)
 
 
+def shuffled_batches(columns, batch_size, seed):
+    """Batches of in-memory ``columns`` (arrays of one length), shuffled anew every
+    pass: the batches ``from_tensor_slices(columns).shuffle(rows, seed,
+    reshuffle_each_iteration=True).batch(batch_size)`` gives, pass by pass (the shuffle
+    draws the same permutation for row numbers as for the rows themselves), but
+    gathered by row number. Shuffling and batching rows one by one cost ~50-80 ms a
+    pass over ~1000 rows of 753 floats (a musicnn split, 2 busy cores), several times
+    the training steps of a dense head; this costs ~10 ms."""
+    tensors = tuple(tf.constant(column) for column in columns)
+    rows = tf.data.Dataset.range(len(columns[0]))
+    rows = rows.shuffle(max(1, len(columns[0])), seed=seed, reshuffle_each_iteration=True)
+    return rows.batch(batch_size).map(
+        lambda picked: tuple(tf.gather(tensor, picked) for tensor in tensors))
+
+
 def excerpt_examples(frontend, waveform, fractions, plan, policy):
     """Examples of each of a clip's ``plan.count`` excerpts (graph code).
 
@@ -191,10 +206,8 @@ class RowExamples(ExampleSet):
 
     def training_dataset(self, songs, batch_size, seed=0):
         rows = self._rows(songs, [SONG, TRAIN_EXCERPT])
-        data = tf.data.Dataset.from_tensor_slices(
-            (self.features[rows], self.song_labels[self.row_song[rows]]))
-        data = data.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
-        return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return shuffled_batches((self.features[rows], self.song_labels[self.row_song[rows]]),
+                                batch_size, seed).prefetch(tf.data.AUTOTUNE)
 
     def evaluation_dataset(self, songs, batch_size, segment=SONG):
         rows = self._rows(songs, [segment])

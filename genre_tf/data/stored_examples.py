@@ -182,9 +182,10 @@ class StoredExamples(examples.ExampleSet):
         return tuple(np.concatenate(column).astype(dtype) for column, dtype in
                      zip(columns, (np.float32, np.int64, np.int64)))
 
-    def _held_dataset(self, held, songs, segments, shuffle_seed):
-        """``_dataset`` from the rows held in memory: the segments one after the other,
-        each in store order (as the per-split cache holds them), shuffled whole."""
+    def _held_columns(self, held, songs, segments):
+        """``(x, label, song, part)`` arrays of the rows held in memory: the segments one
+        after the other, each in store order (as the per-split cache holds them); None
+        when there are none."""
         picked = [[], [], []]
         for segment in segments:
             if segment in held:
@@ -193,9 +194,16 @@ class StoredExamples(examples.ExampleSet):
                 for column, value in zip(picked, (x, song, part)):
                     column.append(value[rows])
         if not picked[0]:
-            return self._empty()
+            return None
         x, song, part = (np.concatenate(column) for column in picked)
-        data = tf.data.Dataset.from_tensor_slices((x, self.song_labels[song], song, part))
+        return x, self.song_labels[song], song, part
+
+    def _held_dataset(self, held, songs, segments, shuffle_seed):
+        """``_dataset`` from the rows held in memory (``_held_columns``), shuffled whole."""
+        columns = self._held_columns(held, songs, segments)
+        if columns is None:
+            return self._empty()
+        data = tf.data.Dataset.from_tensor_slices(columns)
         if shuffle_seed is not None:
             data = data.shuffle(max(1, len(song)), seed=shuffle_seed,
                                 reshuffle_each_iteration=True)
@@ -236,7 +244,18 @@ class StoredExamples(examples.ExampleSet):
     def _training_segments(self):
         return [s for s in (SONG, TRAIN_EXCERPT) if s in self.segments]
 
+    def _held_training_columns(self, songs):
+        """``_held_columns`` of ``songs``' training rows; None where the rows are not
+        held in memory or there are none."""
+        held = self._held_rows()
+        return (None if held is None else
+                self._held_columns(held, np.asarray(songs), self._training_segments()))
+
     def training_dataset(self, songs, batch_size, seed=0):
+        columns = self._held_training_columns(songs)
+        if columns is not None:  # the batches of _held_dataset's shuffle, gathered
+            return examples.shuffled_batches(columns[:2], batch_size, seed).prefetch(
+                tf.data.AUTOTUNE)
         data = self._dataset(songs, self._training_segments(), shuffle_seed=seed)
         return data.map(lambda x, y, song, part: (x, y)).batch(batch_size).prefetch(
             tf.data.AUTOTUNE)
@@ -250,10 +269,14 @@ class StoredExamples(examples.ExampleSet):
 
     def head_sample(self, songs):
         """Batches of the training rows: a head's standardisation adapts to them in one
-        streamed pass (one batch when the rows are held in memory)."""
+        streamed pass (one batch when the rows are held in memory: the held rows
+        themselves, not sliced into rows and batched again)."""
+        columns = self._held_training_columns(songs)
+        if columns is not None:
+            return tf.data.Dataset.from_tensors(columns[0])
         rows = self._dataset(songs, self._training_segments()).map(
             lambda x, y, song, part: x)
-        return rows.batch(max(1, len(rows)) if self._held_rows() else 256)
+        return rows.batch(256)
 
     def data_digest(self, songs):
         """Keys are content digests and a store's folder name holds every setting, so

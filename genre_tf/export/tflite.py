@@ -26,6 +26,7 @@ import tempfile
 
 import tensorflow as tf
 from absl import logging
+from tensorflow.core.protobuf import saved_model_pb2
 
 from genre_tf.export import endpoints, float16, lite_ops, saved_model
 
@@ -54,6 +55,17 @@ def flex_ops(blob):
                                                          blob)})
 
 
+def _signature_names(saved_model_dir):
+    """The signatures of a SavedModel, read from its ``saved_model.pb`` alone: loading
+    it (musicnn's functions and variables) to look took seconds of the export, and the
+    converter loads it again anyway."""
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as handle:
+        proto.ParseFromString(handle.read())
+    return {name for graph in proto.meta_graphs for name in graph.signature_def
+            if not name.startswith("__")}  # not the loader's own __saved_model_init_op
+
+
 def convert(saved_model_dir, signature=SIGNATURE, quantization=None):
     """One signature of a SavedModel as TFLite bytes; builtin ops where they exist.
 
@@ -63,10 +75,10 @@ def convert(saved_model_dir, signature=SIGNATURE, quantization=None):
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"unknown TFLite quantization {quantization!r}; choose from "
                          f"{sorted(q for q in QUANTIZATIONS if q)} or None")
-    loaded = tf.saved_model.load(saved_model_dir)
-    if signature not in loaded.signatures:
+    signatures = _signature_names(saved_model_dir)
+    if signature not in signatures:
         raise ValueError(f"{saved_model_dir} has no signature {signature!r}; it has "
-                         f"{sorted(loaded.signatures)}")
+                         f"{sorted(signatures)}")
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir,
                                                          signature_keys=[signature])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,

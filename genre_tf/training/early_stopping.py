@@ -25,10 +25,12 @@ WEIGHTS_PREFIX = "best_weights."  # + the best epoch + ".npz"
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """``EarlyStopping`` that resumes with the fit that ``BackupAndRestore`` resumes.
 
-    At each epoch end it writes best value, best epoch, epochs waited and stopped epoch
-    to ``state_dir/state.json``, and the best weights beside it when they change. At train
-    begin it reads them back if ``backup_dir`` holds a backup (this fit is being resumed)
-    and clears them otherwise (they belong to an earlier, finished fit).
+    At each epoch end that the backup's ``schedule`` backs up it writes best value, best
+    epoch, epochs waited and stopped epoch to ``state_dir/state.json``, and the best
+    weights beside it when they changed since it last wrote them: the state on disk is
+    that of the epoch the backup resumes after. At train begin it reads them back if
+    ``backup_dir`` holds a backup (this fit is being resumed) and clears them otherwise
+    (they belong to an earlier, finished fit).
 
     Put it before ``BackupAndRestore`` in the callback list: this state is then written
     before the backup that marks an epoch done, so a kill between the two makes the rerun
@@ -37,15 +39,19 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     fit has returned (``BackupAndRestore`` has then deleted its backup).
     """
 
-    def __init__(self, state_dir, backup_dir, **kwargs):
+    def __init__(self, state_dir, backup_dir, schedule=None, **kwargs):
         """Args: ``state_dir``, a folder of its own; ``backup_dir``, BackupAndRestore's;
-        ``kwargs``, those of ``keras.callbacks.EarlyStopping``."""
+        ``schedule``, its ``backup.BackupSchedule`` (None: every epoch); ``kwargs``,
+        those of ``keras.callbacks.EarlyStopping``."""
         super().__init__(**kwargs)
         self.state_dir = state_dir
         self.backup_dir = backup_dir
+        self.schedule = schedule
+        self._written_weights = None  # the best weights last written to state_dir
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
+        self._written_weights = None
         if not os.path.isdir(self.backup_dir):
             shutil.rmtree(self.state_dir, ignore_errors=True)
         elif self._load():
@@ -56,9 +62,10 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                             "stopping starts afresh", self.backup_dir, self.state_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        best_weights = self.best_weights
         super().on_epoch_end(epoch, logs)
-        self._save(epoch, weights_changed=self.best_weights is not best_weights)
+        if self.schedule is None or self.schedule.due(epoch):
+            self._save(epoch, weights_changed=self.best_weights is not self._written_weights)
+            self._written_weights = self.best_weights
 
     def _save(self, epoch, weights_changed):
         os.makedirs(self.state_dir, exist_ok=True)
@@ -92,4 +99,5 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         if state["weights"]:
             with np.load(os.path.join(self.state_dir, state["weights"])) as arrays:
                 self.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+        self._written_weights = self.best_weights
         return self.best is not None

@@ -2,30 +2,30 @@
 
 Every system trains through ``fit``: Adam, sparse categorical cross-entropy, early
 stopping on the validation loss with the best weights restored, optional step decay of
-the learning rate, TensorBoard logs and a CSV history, and a backup at every epoch
-(``backup.ArrayBackupAndRestore``) so an interrupted fold resumes at its last finished
-epoch, early stopping's state included.
+the learning rate, TensorBoard logs and a CSV history, and a backup every few seconds
+(``backup.ArrayBackupAndRestore``) so an interrupted fold resumes after its last
+backed-up epoch, early stopping's state included.
 Under ``tf.distribute`` (``genre_tf.training.distribute``) the optimizer is created in
 the strategy's scope and ``fit`` runs with what the strategy needs around it.
 """
 
+import csv
 import dataclasses
 import math
 import os
 import shutil
+import time
 
 import keras
-import tensorflow as tf
 from absl import logging
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.summary.writer import event_file_writer
 
-from genre_tf.training import backup, distribute, early_stopping
+from genre_tf.training import backup, distribute, early_stopping, validation
 
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
 WHOLE_EPOCH = 1 << 20  # steps per execution beyond any epoch's batches
-# Validation data up to this size is one batch: a head's validation rows (musicnn on
-# 100 songs: ~6 MB), not a CNN's images (16 of 512x512, fewer than a training batch).
-VALIDATION_BATCH_BYTES = 16 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +80,16 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
     rate) and nothing per call of the training or test function: there Keras' callback
     writes ``batch_*`` scalars (to no writer, at ``update_freq="epoch"``) and
     ``evaluation_*_vs_iterations`` copies of the validation curves, 7 summary ops an
-    epoch that cost more than the epoch's validation (cProfile of a musicnn split)."""
+    epoch that cost more than the epoch's validation (cProfile of a musicnn split).
+
+    The epoch scalars go to the same ``train`` and ``validation`` folders under the
+    same names, as events written in Python (TensorBoard's own ``EventFileWriter``): a
+    ``tf.summary`` op per value cost ~20 ms of a head's ~100 ms epoch on 2 busy cores.
+    """
+
+    def __init__(self, log_dir, **kwargs):
+        super().__init__(log_dir, **kwargs)
+        self._event_writers = {}
 
     def on_train_batch_end(self, batch, logs=None):
         del batch, logs
@@ -88,6 +97,31 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
     def on_test_end(self, logs=None):
         del logs
         self._pop_writer()  # pylint: disable=protected-access  (pushed by on_test_begin)
+
+    def _log_epoch_metrics(self, epoch, logs):
+        if not logs:
+            return
+        train = self._collect_learning_rate(
+            {k: v for k, v in logs.items() if not k.startswith("val_")})
+        val = {k[len("val_"):]: v for k, v in logs.items() if k.startswith("val_")}
+        for folder, values in ((self._train_dir, train), (self._val_dir, val)):
+            if values:
+                self._write_scalars(folder, epoch, values)
+
+    def _write_scalars(self, folder, epoch, values):
+        if folder not in self._event_writers:
+            self._event_writers[folder] = event_file_writer.EventFileWriter(folder)
+        summary = summary_pb2.Summary(value=[
+            summary_pb2.Summary.Value(tag=f"epoch_{name}", simple_value=float(value))
+            for name, value in values.items()])
+        self._event_writers[folder].add_event(
+            event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        for writer in self._event_writers.values():
+            writer.close()
+        self._event_writers = {}
 
 
 def step_decay(initial_rate, every, factor):
@@ -109,13 +143,17 @@ def compile_model(model, config, steps_per_execution=1):
     return model
 
 
-def epoch_steps(distribution):
-    """Steps per call of the training function: a whole epoch on one worker (the loop
-    ends with the data), 1 on several. A head's step takes well under a millisecond of
-    work, and Keras' per-call cost (its Python loop, every callback's batch hooks) was
-    most of an epoch. Several workers repeat their datasets and count their steps
-    (``Distribution.fit_data``): a longer loop would read on into the next pass there."""
-    return WHOLE_EPOCH if distribution.num_workers == 1 else 1
+def epoch_steps(distribution, steps_per_epoch=None):
+    """Steps per call of the training function: a whole epoch on one worker, 1 on
+    several. A head's step takes well under a millisecond of work, and Keras' per-call
+    cost (its Python loop, every callback's batch hooks) was most of an epoch. On one
+    worker that is ``steps_per_epoch`` where ``fit`` reads one repeated dataset
+    (``Distribution.fit_data``), else ``WHOLE_EPOCH`` (the loop ends with the data).
+    Several workers count their steps too, but a longer loop would read on into the
+    next pass there."""
+    if distribution.num_workers != 1:
+        return 1
+    return steps_per_epoch or WHOLE_EPOCH
 
 
 def keras_verbosity(config):
@@ -126,41 +164,43 @@ def keras_verbosity(config):
     return 0 if config.log_every_epochs else 2
 
 
-def validation_batch(valid_dataset, distribution):
-    """``valid_dataset`` as one batch held in memory, where one worker fits and it takes
-    at most ``VALIDATION_BATCH_BYTES`` (else as it is). Keras makes a new iterator over
-    the validation data at every epoch; over the examples' pipeline that cost more than
-    validating (cProfile of a musicnn split: 75 ms of a 420 ms validation under load),
-    over one tensor it costs next to nothing. The loss is the mean over the same rows."""
-    if valid_dataset is None or distribution.num_workers != 1:
-        return valid_dataset
-    batches, size = [], 0
-    for batch in valid_dataset:
-        batches.append(batch)
-        size += sum(part.numpy().nbytes for part in tf.nest.flatten(batch))
-        if size > VALIDATION_BATCH_BYTES:
-            return valid_dataset
-    if not batches:
-        return valid_dataset
-    rows = tf.nest.map_structure(lambda *parts: tf.concat(parts, 0), *batches)
-    # Sliced and batched again rather than ``from_tensors``: the batch keeps an unknown
-    # size, so validation sets of other sizes (other splits) reuse the traced function.
-    return tf.data.Dataset.from_tensor_slices(rows).batch(
-        int(tf.shape(tf.nest.flatten(rows)[0])[0]))
+class ResumableCSVLogger(keras.callbacks.CSVLogger):
+    """``CSVLogger`` appending to history.csv after the rows of the epochs a resumed fit
+    keeps: the rows of epochs after its backup (``backup.BackupSchedule`` backs up every
+    few seconds) are dropped, since the fit runs those epochs again."""
+
+    def __init__(self, filename, backup_dir):
+        super().__init__(filename, append=True)
+        self.backup_dir = backup_dir
+
+    def on_train_begin(self, logs=None):
+        if os.path.isfile(self.filename):
+            resumed_at = backup.backed_up_epoch(self.backup_dir)
+            with open(self.filename, newline="") as handle:
+                rows = list(csv.reader(handle, delimiter=self.sep))
+            kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < resumed_at]
+            if len(kept) < len(rows):
+                with open(self.filename, "w", newline="") as handle:
+                    csv.writer(handle, delimiter=self.sep).writerows(kept)
+        super().on_train_begin(logs)
 
 
 def training_callbacks(config, work_dir, has_validation, resumable=True):
     """The callbacks every fit uses; ``work_dir`` holds backups, logs and history.
 
-    ``BackupAndRestore`` comes last: at an epoch end the history row and early stopping's
-    state are on disk before the backup marks the epoch done, so a fit killed between
-    the two reruns that epoch (history.csv then holds it twice) and loses none.
+    ``BackupAndRestore`` comes last: at an epoch end that is backed up (every few
+    seconds, ``backup.BackupSchedule``) early stopping's state is on disk before the
+    backup marks the epoch done, so a fit killed between the two reruns that epoch. A
+    rerun drops the history rows of the epochs it runs again (``ResumableCSVLogger``).
     ``resumable=False`` (several workers: ``Distribution.resumable``) leaves out the
     backup, keeps early stopping's state in memory and starts history.csv afresh.
     """
     backup_dir = os.path.join(work_dir, BACKUP_DIR)
+    schedule = backup.BackupSchedule()
+    history_path = os.path.join(work_dir, "history.csv")
     callbacks = [
-        keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=resumable),
+        ResumableCSVLogger(history_path, backup_dir) if resumable
+        else keras.callbacks.CSVLogger(history_path),
         EpochTensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
     ]
     if config.log_every_epochs:
@@ -173,10 +213,10 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
         stopping = dict(monitor="val_loss", patience=config.patience,
                         min_delta=config.min_delta, restore_best_weights=True, verbose=1)
         callbacks.append(early_stopping.ResumableEarlyStopping(
-            os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, **stopping)
+            os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, schedule, **stopping)
             if resumable else keras.callbacks.EarlyStopping(**stopping))
     if resumable:
-        callbacks.append(backup.ArrayBackupAndRestore(backup_dir))
+        callbacks.append(backup.ArrayBackupAndRestore(backup_dir, schedule))
     return callbacks
 
 
@@ -213,17 +253,20 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     """
     distribution = distribution or distribute.Distribution()
     os.makedirs(work_dir, exist_ok=True)
-    steps = epoch_steps(distribution)
-    valid_dataset = validation_batch(valid_dataset, distribution)
+    rows = (validation.held_rows(valid_dataset)
+            if valid_dataset is not None and distribution.num_workers == 1 else None)
+    data = distribution.fit_data(train_dataset, None if rows is not None else valid_dataset)
+    steps = epoch_steps(distribution, data.get("steps_per_epoch"))
     with distribution.scope():  # the optimizer's variables are the strategy's too
         model = (compile_model(model, config, steps) if heads is None
                  else heads.compiled(model, config, steps))
     callbacks = training_callbacks(config, work_dir, valid_dataset is not None,
                                    distribution.resumable)
+    if rows is not None:  # first: every other callback reads its val_* logs
+        callbacks.insert(0, validation.BatchValidation(rows))
     with distribution.fit_context(model):
         history = model.fit(
-            **distribution.fit_data(train_dataset, valid_dataset),
-            epochs=config.epochs, callbacks=callbacks,
+            **data, epochs=config.epochs, callbacks=callbacks,
             shuffle=False,  # Systems shuffle their datasets across songs themselves.
             verbose=keras_verbosity(config))
     history.chosen_epochs = chosen_epochs(callbacks, config)

@@ -191,6 +191,40 @@ class RowExamplesFromAudioTest(_CompiledOnceTestCase):
                             self.data.features[self.data.row_segment == examples.SONG])
 
 
+class ShuffledBatchesTest(tf.test.TestCase):
+
+    def test_the_batches_of_a_row_shuffle_pass_by_pass_gathered_by_row_number(self):
+        """The training order of held rows did not change when they became gathered:
+        pass k of either is the same batches (last one short), and so is pass k of one
+        repeated iterator (the trainer's)."""
+        rng = np.random.default_rng(0)
+        columns = (rng.standard_normal((103, 6)).astype(np.float32), np.arange(103) % 7)
+
+        def row_shuffled():
+            return tf.data.Dataset.from_tensor_slices(columns).shuffle(
+                103, seed=5, reshuffle_each_iteration=True).batch(16)
+
+        def passes(data, count):
+            return [[batch[1].numpy() for batch in data] for _ in range(count)]
+
+        tf.random.set_seed(1)
+        expected = passes(row_shuffled(), 3)
+        tf.random.set_seed(1)
+        gathered = passes(examples.shuffled_batches(columns, 16, seed=5), 3)
+        tf.random.set_seed(1)
+        repeated = iter(examples.shuffled_batches(columns, 16, seed=5).repeat())
+        one_iterator = [[next(repeated)[1].numpy() for _ in range(7)] for _ in range(3)]
+        self.assertFalse(np.array_equal(expected[0][0], expected[1][0]))  # reshuffled
+        for got in (gathered, one_iterator):
+            self.assertEqual([[len(b) for b in p] for p in got], [[16] * 6 + [7]] * 3)
+            for want_pass, got_pass in zip(expected, got):
+                for want, batch in zip(want_pass, got_pass):
+                    self.assertAllEqual(batch, want)
+        x, y = next(iter(examples.shuffled_batches(columns, 16, seed=5)))
+        self.assertAllEqual(x, columns[0][np.asarray(
+            [np.flatnonzero(columns[0][:, 0] == row)[0] for row in x[:, 0]])])
+
+
 class StoredEdgeCasesTest(_CompiledOnceTestCase):
 
     def test_identical_audio_under_two_names_is_computed_and_stored_once(self):

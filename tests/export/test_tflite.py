@@ -84,6 +84,17 @@ class Float16Test(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "unknown TFLite quantization 'int4'"):
             tflite.convert(self.get_temp_dir(), quantization="int4")
 
+    def test_a_missing_signature_is_refused_naming_those_there_are(self):
+        module = tf.Module()
+        module.double = tf.function(lambda x: {"y": 2 * x},
+                                    input_signature=[tf.TensorSpec([None], tf.float32)])
+        folder = os.path.join(self.get_temp_dir(), "two_signatures")
+        tf.saved_model.save(module, folder, signatures={
+            "double": module.double, "twice": module.double.get_concrete_function()})
+        with self.assertRaisesRegex(ValueError, r"no signature 'classify_waveform'; it "
+                                    r"has \['double', 'twice'\]"):
+            tflite.convert(folder)
+
     def test_large_constants_become_float16_small_and_unsafe_ones_stay(self):
         weights = np.linspace(-1.0, 1.0, 64 * 32, dtype=np.float32).reshape(64, 32)
         squares = (np.arange(2048, dtype=np.float32) ** 2).reshape(64, 32)  # > 65504

@@ -96,8 +96,16 @@ class DistributionTest(tf.test.TestCase):
             self.assertEqual((arguments["steps_per_epoch"], arguments["validation_steps"]),
                              (3, 3))
             self.assertEqual(int(arguments["x"].cardinality()), tf.data.INFINITE_CARDINALITY)
-        self.assertEqual(set(distribute.Distribution("mirrored").fit_data(data)),
-                         {"x", "validation_data"})
+
+    def test_one_worker_fits_one_iterator_where_the_epoch_size_is_known(self):
+        data = tf.data.Dataset.range(10).batch(4)
+        one = distribute.Distribution("mirrored")
+        arguments = one.fit_data(data, data)
+        self.assertEqual(arguments["steps_per_epoch"], 3)
+        self.assertEqual(int(arguments["x"].cardinality()), tf.data.INFINITE_CARDINALITY)
+        self.assertEqual(int(arguments["validation_data"].cardinality()), 3)
+        unknown = data.filter(lambda batch: True)  # a CNN's: not counted, not repeated
+        self.assertEqual(set(one.fit_data(unknown, data)), {"x", "validation_data"})
 
     def test_datasets_are_sharded_by_data_not_by_file(self):
         data = distribute.Distribution.dataset(tf.data.Dataset.range(4).batch(2))

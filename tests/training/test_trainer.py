@@ -2,15 +2,17 @@
 
 import contextlib
 import io
+import os
 
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
 
-from genre_tf.training import distribute, trainer
+from genre_tf.training import distribute, trainer, validation
 
 
-class ValidationBatchTest(tf.test.TestCase):
+class HeldValidationTest(tf.test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -20,23 +22,49 @@ class ValidationBatchTest(tf.test.TestCase):
         self.batches = tf.data.Dataset.from_tensor_slices((self.x, self.y)).batch(4)
 
     def test_small_validation_data_becomes_one_batch_of_the_same_rows_in_order(self):
-        joined = list(trainer.validation_batch(self.batches, distribute.Distribution()))
-        self.assertLen(joined, 1)
-        x, y = joined[0]
+        x, y = validation.held_rows(self.batches)
         self.assertAllEqual(x, self.x)
         self.assertAllEqual(y, self.y)
 
-    def test_large_validation_data_stays_as_it_is(self):
-        limit = trainer.VALIDATION_BATCH_BYTES
-        trainer.VALIDATION_BATCH_BYTES = 100  # fewer bytes than two batches hold
-        self.addCleanup(setattr, trainer, "VALIDATION_BATCH_BYTES", limit)
-        kept = trainer.validation_batch(self.batches, distribute.Distribution())
-        self.assertIs(kept, self.batches)
-        self.assertIsNone(trainer.validation_batch(None, distribute.Distribution()))
+    def test_large_validation_data_is_not_held(self):
+        self.assertIsNone(validation.held_rows(self.batches, limit_bytes=100))
+
+    def test_held_validation_logs_what_keras_validation_logs(self):
+        """The same val_loss (regularisation included) and val_accuracy, every epoch,
+        as ``fit(validation_data=...)`` on the same rows; and the same training."""
+        data = tf.data.Dataset.from_tensor_slices(
+            (self.x, (self.x[:, 0] > 0).astype(np.int64)))
+
+        def fitted(held):
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(
+                3, "softmax", kernel_regularizer=keras.regularizers.L2(0.1))])
+            model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+            rows = validation.held_rows(self.batches)
+            history = model.fit(data.batch(8), epochs=4, verbose=0,
+                                validation_data=None if held else self.batches,
+                                callbacks=[validation.BatchValidation(rows)] if held
+                                else [])
+            return history.history
+
+        held, keras_own = fitted(True), fitted(False)
+        self.assertEqual(sorted(held), sorted(keras_own))
+        for name in ("loss", "val_loss", "val_accuracy"):
+            self.assertAllClose(held[name], keras_own[name], rtol=1e-6, atol=0)
+        self.assertGreater(held["val_loss"][0] - held["val_loss"][-1], 0.05)
 
     def test_one_worker_runs_a_whole_epoch_per_call(self):
         self.assertEqual(trainer.epoch_steps(distribute.Distribution()),
                          trainer.WHOLE_EPOCH)
+        self.assertEqual(trainer.epoch_steps(distribute.Distribution(), 17), 17)
+
+
+def _tiny_problem(seed):
+    """64 rows of 4 features labelled by the sign of the first; a softmax on them."""
+    x = np.random.default_rng(seed).standard_normal((64, 4)).astype(np.float32)
+    data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype(np.int64)))
+    return data, keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
 
 
 class KerasOutputTest(tf.test.TestCase):
@@ -44,10 +72,7 @@ class KerasOutputTest(tf.test.TestCase):
     def test_keras_logging_is_one_short_line_per_epoch(self):
         """With an epoch per call, Keras' progress bar drew ~2**20 / batches bar
         characters per update: gigabytes of captured output in a 40-epoch test run."""
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((64, 4)).astype(np.float32)
-        data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype(np.int64)))
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
+        data, model = _tiny_problem(0)
         config = trainer.TrainConfig(learning_rate=0.01, epochs=3, batch_size=16,
                                      patience=0, log_every_epochs=0)
         printed = io.StringIO()
@@ -57,6 +82,34 @@ class KerasOutputTest(tf.test.TestCase):
         lines = [line for line in printed.getvalue().splitlines() if "loss" in line]
         self.assertLen(lines, 3)
         self.assertLess(len(printed.getvalue()), 3000)
+
+
+class EpochLogsTest(tf.test.TestCase):
+
+    def test_tensorboard_and_history_hold_every_epochs_losses(self):
+        data, model = _tiny_problem(1)
+        config = trainer.TrainConfig(learning_rate=0.05, epochs=3, batch_size=16,
+                                     patience=0, log_every_epochs=100)
+        work_dir = self.get_temp_dir()
+        history = trainer.fit(model, data.batch(16), data.batch(16), config, work_dir)
+        for folder, prefix in (("train", ""), ("validation", "val_")):
+            events = event_accumulator.EventAccumulator(
+                os.path.join(work_dir, "logs", folder))
+            events.Reload()
+            scalars = events.Scalars("epoch_loss")
+            self.assertEqual([scalar.step for scalar in scalars], [0, 1, 2])
+            self.assertAllClose([scalar.value for scalar in scalars],
+                                history.history[prefix + "loss"], rtol=1e-6)
+        self.assertIn("epoch_learning_rate",
+                      _scalar_tags(os.path.join(work_dir, "logs", "train")))
+        with open(os.path.join(work_dir, "history.csv")) as handle:
+            self.assertLen(handle.read().splitlines(), 4)  # a header and 3 epochs
+
+
+def _scalar_tags(folder):
+    events = event_accumulator.EventAccumulator(folder)
+    events.Reload()
+    return events.Tags()["scalars"]
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import pytest
 import tensorflow as tf
 from absl import logging
 
-from genre_tf.training import trainer
+from genre_tf.training import backup, trainer
 
 KILL_EPOCH = 9  # 0-based, as in history.csv; val_loss is past its minimum by then.
 CONFIG = trainer.TrainConfig(learning_rate=0.01, epochs=60, batch_size=16, patience=6,
@@ -63,10 +63,12 @@ class _KillInEpoch(keras.callbacks.Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def fit_in_this_process(work_dir, kill_epoch=None):
+def fit_in_this_process(work_dir, kill_epoch=None, backup_seconds=0.0):
     """The child process: fits the problem in ``work_dir`` (killed in ``kill_epoch`` if
-    given) and writes the val_loss of the weights it ends with to ``restored.json``."""
+    given; a backup at the first epoch end, then after ``backup_seconds``, 0: every
+    epoch) and writes the val_loss of the weights it ends with to ``restored.json``."""
     logging.set_verbosity(logging.INFO)
+    backup.BACKUP_SECONDS = backup_seconds
     model, train, valid = _problem()
     if kill_epoch is not None:
         callbacks = trainer.training_callbacks
@@ -78,9 +80,9 @@ def fit_in_this_process(work_dir, kill_epoch=None):
                   handle)
 
 
-def _child(work_dir, kill_epoch=None):
+def _child(work_dir, kill_epoch=None, backup_seconds=0.0):
     code = ("from tests.training import test_trainer_resume as t; "
-            f"t.fit_in_this_process({work_dir!r}, {kill_epoch!r})")
+            f"t.fit_in_this_process({work_dir!r}, {kill_epoch!r}, {backup_seconds!r})")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=300,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -122,6 +124,47 @@ class ResumeTest(tf.test.TestCase):
                       f"{best + 1}, waited {KILL_EPOCH - 1 - best}", resumed.stderr)
         self.assertFalse(os.path.exists(os.path.join(work_dir, "backup")))
         self.assertFalse(os.path.exists(os.path.join(work_dir, "early_stopping")))
+
+    @pytest.mark.slow  # a child process killed mid-fit, then a second one
+    def test_killed_fit_resumes_after_its_last_backup_not_its_last_epoch(self):
+        """Backed up only at the end of epoch 0 (the next backup would be hours later),
+        killed in epoch 9: the rerun resumes at epoch 1 with early stopping's state of
+        epoch 0 (not of epoch 8, which it wrote nowhere), drops history rows 1-8 and
+        runs them again, and still restores the best weights of the whole run."""
+        work_dir = os.path.join(self.get_temp_dir(), "sparse")
+        killed = _child(work_dir, KILL_EPOCH, backup_seconds=1e9)
+        self.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr[-3000:])
+        history_path = os.path.join(work_dir, "history.csv")
+        first_rows = _history(history_path)
+        self.assertEqual([epoch for epoch, _ in first_rows], list(range(KILL_EPOCH)))
+        self.assertEqual(backup.backed_up_epoch(os.path.join(work_dir, "backup")), 1)
+
+        resumed = _child(work_dir, backup_seconds=1e9)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
+        self.assertIn(f"resuming early stopping: best val_loss {first_rows[0][1]:.4f} at "
+                      "epoch 1, waited 0", resumed.stderr)
+        rows = _history(history_path)
+        epochs = [epoch for epoch, _ in rows]
+        self.assertEqual(epochs, list(range(len(rows))))  # every epoch once, in order
+        self.assertEqual(rows[0], first_rows[0])
+        losses = dict(rows)
+        best = min(epochs, key=losses.get)
+        self.assertGreater(best, 0)  # else a state that never left epoch 0 looks right
+        with open(os.path.join(work_dir, "restored.json")) as handle:
+            self.assertAllClose(json.load(handle)["val_loss"], losses[best], atol=1e-5)
+        self.assertEqual(epochs[-1], best + CONFIG.patience)
+
+    def test_backups_every_few_seconds_and_at_the_first_epoch(self):
+        now = [0.0]
+        schedule = backup.BackupSchedule(10.0, clock=lambda: now[0])
+        due = []
+        for epoch in range(8):
+            now[0] = 3.0 * epoch  # an epoch every 3 s
+            due.append(schedule.due(epoch))
+            self.assertEqual(schedule.due(epoch), due[-1])  # one answer per epoch
+        self.assertEqual([e for e, d in enumerate(due) if d], [0, 4])  # 0 s, then 12 s
+        every_epoch = backup.BackupSchedule(0.0)
+        self.assertTrue(all(every_epoch.due(epoch) for epoch in range(3)))
 
     def test_fresh_fit_ignores_state_left_without_a_backup(self):
         """State of an earlier fit in the folder is not this fit's: it is cleared."""
