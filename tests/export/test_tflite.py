@@ -139,7 +139,8 @@ class ExplicitGetitemTest(tf.test.TestCase):
                  (Ellipsis, slice(4, 2)), (Ellipsis, slice(-100, 2)), (slice(None), n),
                  (Ellipsis, slice(n, n + 2), tf.newaxis), (slice(None), m, slice(1, 3))]
         for spec in specs:
-            self.assertAllEqual(lite_ops.explicit_getitem(x, spec), x[spec], msg=str(spec))
+            self.assertAllEqual(lite_ops.explicit_getitem(x, spec), x[spec],
+                                msg=str(spec))
 
     def test_run_time_bounds_give_slice_not_strided_slice(self):
         """TFLite's STRIDED_SLICE with run-time bounds is element by element (slow)."""
