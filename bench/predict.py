@@ -87,25 +87,30 @@ from ai_edge_litert.interpreter import Interpreter
 path, clip, repeats = sys.argv[1], np.load(sys.argv[2]), int(sys.argv[3])
 runner = Interpreter(model_path=path, num_threads=%d).get_signature_runner(%r)
 answer = runner(waveform=clip)
-seconds = []
+seconds, cpu_seconds = [], []
 for _ in range(repeats):
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     runner(waveform=clip)
     seconds.append(time.perf_counter() - started)
+    cpu_seconds.append(time.process_time() - cpu_started)
 print(json.dumps({"ms": 1e3 * float(np.median(seconds)),
+                  "cpu_ms": 1e3 * float(np.median(cpu_seconds)),
                   "probabilities": answer["probabilities"].tolist()}))
 """
 
 
 def _median_ms(call, repeats):
-    """Median wall time of ``call()`` in ms, after one warm-up call; and its answer."""
+    """Median wall and CPU time (this process, all threads) of ``call()`` in ms, after
+    one warm-up call; and its answer. On a busy machine wall time mostly measures the
+    wait for a core; CPU time is the work."""
     answer = call()
-    seconds = []
+    seconds, cpu_seconds = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         call()
         seconds.append(time.perf_counter() - started)
-    return 1e3 * float(np.median(seconds)), answer
+        cpu_seconds.append(time.process_time() - cpu_started)
+    return (1e3 * float(np.median(seconds)), 1e3 * float(np.median(cpu_seconds))), answer
 
 
 def _songs(sample_rate):
@@ -148,7 +153,7 @@ def _export(name, folder):
 
 
 def _edge_runtime_ms(path, clip, folder):
-    """(median ms, probabilities) in ai-edge-litert, or (None, reason)."""
+    """((median wall ms, CPU ms), probabilities) in ai-edge-litert, or (None, reason)."""
     clip_path = os.path.join(folder, "clip.npy")
     np.save(clip_path, clip)
     script = _EDGE_RUNTIME % (os.cpu_count(), tflite.SIGNATURE)
@@ -158,7 +163,7 @@ def _edge_runtime_ms(path, clip, folder):
     if result.returncode:
         return None, result.stderr.strip().splitlines()[-1][:120]
     answer = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer["ms"], np.array(answer["probabilities"])
+    return (answer["ms"], answer["cpu_ms"]), np.array(answer["probabilities"])
 
 
 def _lite_runner(path):
@@ -170,13 +175,14 @@ def _measure(name, folder):
     frontend, songs, paths = _export(name, folder)
     song_name, song = next(iter(songs.items()))
     loaded = tf.saved_model.load(paths["saved_model"])
-    saved_ms, saved = _median_ms(
+    (saved_ms, saved_cpu_ms), saved = _median_ms(
         lambda: loaded.classify_waveform(tf.constant(song))["probabilities"].numpy(),
         FLAGS.repeats)
     runner = _lite_runner(paths[None])
-    lite_ms, lite = _median_ms(lambda: runner(waveform=song)["probabilities"],
+    (lite_ms, _), lite = _median_ms(lambda: runner(waveform=song)["probabilities"],
                                FLAGS.repeats)
-    edge_ms, edge = _edge_runtime_ms(paths[None], song, folder)
+    edge_times, edge = _edge_runtime_ms(paths[None], song, folder)
+    edge_ms, edge_cpu_ms = edge_times or (None, None)
     half_runner = _lite_runner(paths["float16"])
     clips = list(songs.values()) + [fixtures.music_like(5.0, sr=frontend.sample_rate,
                                                         seed=s) for s in (7, 8)]
@@ -190,7 +196,8 @@ def _measure(name, folder):
         blob = handle.read()
     return {
         "system": name, "song": song_name, "saved_model_ms": saved_ms,
-        "tflite_ms": lite_ms, "edge_ms": edge_ms,
+        "tflite_ms": lite_ms, "edge_ms": edge_ms, "saved_model_cpu_ms": saved_cpu_ms,
+        "edge_cpu_ms": edge_cpu_ms,
         "edge_note": "" if edge_ms is not None else edge,
         "lite_vs_saved_model": float(np.abs(lite - saved).max()),
         "edge_vs_lite": (float(np.abs(edge - lite).max()) if edge_ms is not None
@@ -214,6 +221,13 @@ def _print(rows):
               f"{row['float16_mb']:6.1f}  "
               f"{'same genre' if row['float16_same_genre'] else 'GENRE DIFFERS'}, "
               f"max |dp| {row['float16_max_diff']:.1e}")
+    print(f"CPU time per call (ms, all threads of the process): {'system':9} "
+          f"{'SavedModel':>10} {'LiteRT':>8} {'LiteRT/SM':>9}")
+    for row in rows:
+        if row["edge_cpu_ms"] is not None:
+            print(f"{'':52}{row['system']:9} {row['saved_model_cpu_ms']:8.0f}ms "
+                  f"{row['edge_cpu_ms']:6.0f}ms "
+                  f"{row['edge_cpu_ms'] / row['saved_model_cpu_ms']:9.2f}")
     for row in rows:
         notes = [f"song {row['song']}",
                  f"TFLite vs SavedModel max |dp| {row['lite_vs_saved_model']:.1e}"]

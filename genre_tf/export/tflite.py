@@ -3,11 +3,12 @@
 The endpoint carries the whole front end (STFT, mel, statistics, musicnn...), so an app
 feeds raw audio. It is traced a second time, inside ``lite_ops.builtin_ops()``, into a
 temporary SavedModel (on TF 2.16 conversion works from a SavedModel, not from a Keras
-model): FFTs become matmul DFTs and rank-agnostic slices become plain ones, so the
-mlp, cnn and musicnn files use TFLite builtin ops only and run in the edge runtime
-(``ai-edge-litert``) without the Flex delegate. In that runtime the cnn and musicnn
-files are about as fast as the SavedModel or faster, the mlp file (4 STFTs of the
-whole clip as matmuls) ~2.5x slower (``bench/predict.py``, README). Ops that still lack
+model): FFTs become RFFT2D or matmul DFTs, and slices and frames become builtins that
+TFLite runs fast (``lite_ops``), so the mlp, cnn and musicnn files use TFLite builtin
+ops only and run in the edge runtime (``ai-edge-litert``) without the Flex delegate.
+There the cnn and musicnn files cost about the SavedModel's CPU time or less, the mlp
+file ~1.5x (RFFT2D and TOPK_V2 are most of it; ``bench/predict.py``,
+``bench/tflite_ops.py``, README). Ops that still lack
 a builtin (the ``phase`` spectrogram's complex angle, a TF-Hub backbone's) fall back to
 SELECT_TF_OPS, and the export logs their names: such a file needs the Flex delegate.
 

@@ -1,18 +1,20 @@
-"""The discrete Fourier transforms of the front ends as matmuls, for the TFLite export.
+"""The discrete Fourier transforms of the front ends in TFLite builtin ops.
 
-``tf.signal.rfft`` becomes TFLite's builtin RFFT2D only for power-of-two sizes, and that
-kernel is several times slower than TensorFlow's FFT on a 30 s clip (4 window sizes of
-the feature-statistics front end cost ~0.7 s on 2 cores); ``tf.signal.irfft`` and
-``tf.complex`` have no builtin at all and need the Flex delegate. Inside
-``builtin_ops()`` (which the TFLite export enters while it traces the model) the STFT
-magnitude and the tempogram's autocorrelation are computed here instead, from real
-tensors and constant matrices only:
+``tf.signal.irfft`` and ``tf.complex`` have no TFLite builtin and need the Flex
+delegate; ``tf.signal.rfft`` becomes the builtin RFFT2D only for power-of-two sizes.
+Inside ``builtin_ops()`` (which the TFLite export enters while it traces the model) the
+STFT power and magnitude and the tempogram's autocorrelation are computed here:
 
-- ``rfft``: one Cooley-Tukey step, ``n = n1 * n2``: a DFT of size ``n2`` over the
-  strided sub-sequences, twiddle factors, a DFT of size ``n1``; both DFTs are matmuls
-  with constant cos/sin matrices, ``n * (n1 + n2)`` multiply-adds per frame instead of
-  the ``n * n`` of a plain DFT matrix (32x fewer at ``n = 4096``), and only the
-  ``n // 2 + 1`` non-negative frequencies are computed.
+- ``rfft``: RFFT2D for power-of-two sizes (every window of the front ends). It is
+  slower than TensorFlow's FFT, but per op profile it is the fastest DFT TFLite runs
+  here: 1.3-1.6x less CPU than the matmul DFT below at 512-4096 points, and deeper
+  matmul factorisations (3 or 4 stages, radix 8-16) were slower still: their
+  transposes and twiddles cost more than the multiply-adds they save
+  (``bench/predict.py``, README). Other sizes: one Cooley-Tukey step,
+  ``n = n1 * n2``: a DFT of size ``n2`` over the strided sub-sequences, twiddle
+  factors, a DFT of size ``n1``; both DFTs are matmuls with constant cos/sin matrices,
+  ``n * (n1 + n2)`` multiply-adds per frame instead of the ``n * n`` of a plain DFT
+  matrix, and only the ``n // 2 + 1`` non-negative frequencies are computed.
 - ``irfft_of_real``: the inverse of a real, even spectrum (a power spectrum) is a cosine
   sum; only the lags asked for are computed.
 
@@ -20,7 +22,6 @@ Outside ``builtin_ops()`` the same functions call ``tf.signal``, so training, th
 SavedModel and every cached feature are unchanged. The tests check both ways against
 ``tf.signal.rfft`` and ``tf.signal.irfft``.
 """
-
 import contextlib
 import functools
 import threading
@@ -45,6 +46,11 @@ def builtin_ops():
 def builtin_ops_active():
     """Whether the graph being traced is meant for TFLite builtins (``builtin_ops``)."""
     return getattr(_STATE, "active", False)
+
+
+def is_power_of_two(n):
+    """Whether TFLite's RFFT2D builtin takes a DFT of size ``n``."""
+    return n > 0 and n & (n - 1) == 0
 
 
 def factor_pair(n):
@@ -116,7 +122,8 @@ def rfft_parts(frames, n):
         short = n - frames.shape[-1]
         if short:
             frames = tf.pad(frames, [[0, 0]] * (frames.shape.rank - 1) + [[0, short]])
-        return _rfft_parts_matmul(frames, n)
+        if not is_power_of_two(n):  # RFFT2D takes powers of two only
+            return _rfft_parts_matmul(frames, n)
     spectrum = tf.signal.rfft(frames, fft_length=[n])
     return tf.math.real(spectrum), tf.math.imag(spectrum)
 
@@ -127,11 +134,25 @@ def rfft_power(frames, n):
     return real * real + imag * imag
 
 
-def stft_magnitude(padded, n_fft, hop_length):
-    """``|tf.signal.stft(padded, n_fft, hop_length)|`` (periodic Hann window, no end
+def stft_power(padded, n_fft, hop_length):
+    """``|tf.signal.stft(padded, n_fft, hop_length)|^2`` (periodic Hann window, no end
     padding): ``[..., frames, n_fft // 2 + 1]``."""
     frames = tf.signal.frame(padded, n_fft, hop_length)
-    return tf.sqrt(rfft_power(frames * tf.signal.hann_window(n_fft), n_fft))
+    return rfft_power(frames * tf.signal.hann_window(n_fft), n_fft)
+
+
+def stft_magnitude(padded, n_fft, hop_length):
+    """``|tf.signal.stft(padded, n_fft, hop_length)|``, as ``stft_power``."""
+    return tf.sqrt(stft_power(padded, n_fft, hop_length))
+
+
+def centred_stft_power(waveform, n_fft, hop_length):
+    """``stft_power`` of ``waveform [..., samples]`` zero-padded by ``n_fft // 2`` on
+    both sides (librosa's ``center=True``): the power spectrogram of
+    ``spectral.compute_power_spectrogram``, for the TFLite export."""
+    waveform = tf.convert_to_tensor(waveform, tf.float32)
+    paddings = [[0, 0]] * (waveform.shape.rank - 1) + [[n_fft // 2, n_fft // 2]]
+    return stft_power(tf.pad(waveform, paddings), n_fft, hop_length)
 
 
 @functools.lru_cache(maxsize=None)

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from genre_tf.export import endpoints, float16, lite_ops, tflite
-from genre_tf.features import statistics
+from genre_tf.features import spectral, statistics
 from genre_tf.frontends import feature_stats
 from genre_tf.models import heads
 from tests import fixtures
@@ -135,9 +135,75 @@ class ExplicitGetitemTest(tf.test.TestCase):
             expected = x[spec]
             ours = lite_ops.explicit_getitem(x, spec)
             self.assertAllEqual(ours, expected, msg=str(spec))
+        original = type(x).__getitem__
         with lite_ops.builtin_ops():
-            self.assertIs(type(x).__getitem__, lite_ops.explicit_getitem)
-        self.assertIsNot(type(x).__getitem__, lite_ops.explicit_getitem)
+            self.assertIsNot(type(x).__getitem__, original)
+            rewritten = x[..., 1:]
+        self.assertIs(type(x).__getitem__, original)
+        self.assertAllEqual(rewritten, x[..., 1:])
+
+    def test_step_one_slices_become_slice_with_python_bounds(self):
+        x = tf.reshape(tf.range(2 * 3 * 5, dtype=tf.float32), [2, 3, 5])
+        n, m = tf.constant(2), tf.constant(-2)
+        specs = [1, -1, (Ellipsis, -1), (slice(1, None),), (Ellipsis, slice(-3, -1)),
+                 (Ellipsis, slice(m, None)), (Ellipsis, slice(1, 100)),
+                 (Ellipsis, slice(4, 2)), (Ellipsis, slice(-100, 2)), (slice(None), n),
+                 (Ellipsis, slice(n, n + 2), tf.newaxis), (slice(None), m, slice(1, 3))]
+        for spec in specs:
+            self.assertAllEqual(lite_ops.explicit_getitem(x, spec), x[spec],
+                                msg=str(spec))
+
+    def test_run_time_bounds_give_slice_not_strided_slice(self):
+        """TFLite's STRIDED_SLICE with run-time bounds is element by element (slow)."""
+        spec = tf.TensorSpec([None, 513], tf.float32)
+
+        def function(y):
+            return y[:tf.shape(y)[0] - 1, 1:], y[..., :1], y[:, 3]
+
+        with lite_ops.builtin_ops():
+            graph = tf.function(function, input_signature=[spec]).get_concrete_function()
+        ops = {op.type for op in graph.graph.get_operations()}
+        self.assertIn("Slice", ops)
+        self.assertNotIn("StridedSlice", ops)
+        self.assertEqual([out.shape.as_list() for out in graph.outputs],
+                         [[None, 512], [None, 1], [None]])  # static sizes kept
+
+
+class FrameTest(tf.test.TestCase):
+
+    def test_frames_from_blocks_equal_tf_signal_frame(self):
+        signal = np.arange(100, dtype=np.float32)
+        for length, step in ((8, 2), (8, 4), (4, 4), (16, 4), (12, 4)):
+            for samples in (100, 12, 7, 3, 0):  # fewer samples than a frame: no frames
+                expected = tf.signal.frame(signal[:samples], length, step)
+                with lite_ops.builtin_ops():
+                    ours = tf.signal.frame(signal[:samples], length, step)
+                self.assertEqual(ours.shape, expected.shape)
+                self.assertAllEqual(ours, expected)
+        batch = np.arange(60, dtype=np.float32).reshape(3, 20)
+        with lite_ops.builtin_ops():
+            ours = tf.signal.frame(batch, 8, 4)
+        self.assertAllEqual(ours, tf.signal.frame(batch, 8, 4))
+        self.assertIs(tf.signal.frame, lite_ops._SIGNAL_FRAME)
+
+    def test_no_gather_and_a_gather_beyond_max_blocks(self):
+        spec = tf.TensorSpec([None], tf.float32)
+        for step, gathers in ((256, False), (1, True)):  # 1024 / 1 > MAX_BLOCKS_PER_FRAME
+            with lite_ops.builtin_ops():
+                graph = tf.function(lambda w, s=step: tf.signal.frame(w, 1024, s),
+                                    input_signature=[spec]).get_concrete_function().graph
+            types = {op.type for op in graph.get_operations()}
+            self.assertEqual("GatherV2" in types, gathers, msg=str(step))
+
+    def test_power_spectrogram_from_frames_and_rfft(self):
+        waveform = fixtures.music_like(1.0, seed=4)
+        expected = spectral.compute_power_spectrogram(waveform, 1024, 256)
+        with lite_ops.builtin_ops():
+            ours = spectral.compute_power_spectrogram(waveform, 1024, 256)
+        self.assertIs(spectral.compute_power_spectrogram, lite_ops._POWER_SPECTROGRAM)
+        self.assertEqual(ours.shape, expected.shape)
+        self.assertAllClose(ours, expected, atol=1e-5 * float(np.max(expected)), rtol=0)
+        self.assertGreater(float(np.max(expected)), 1.0)
 
     def test_graph_has_no_ellipsis_or_new_axis_masks(self):
         spec = tf.TensorSpec([None], tf.float32)

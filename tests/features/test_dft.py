@@ -32,6 +32,17 @@ class DftTest(tf.test.TestCase):
             real, imag = dft.rfft_parts(tf.constant(frames), n)
             self.assertAllClose(real, expected.real, atol=2e-5 * scale, rtol=0)
 
+    def test_rfft2d_for_powers_of_two_matmuls_otherwise(self):
+        """TFLite's RFFT2D takes powers of two only; it is faster than the matmuls."""
+        for n, fft in ((512, True), (1000, False)):
+            with dft.builtin_ops():
+                graph = tf.function(lambda x, n=n: dft.rfft_power(x, n),
+                                    input_signature=[tf.TensorSpec([None, n])]
+                                    ).get_concrete_function().graph
+            types = {op.type for op in graph.get_operations()}
+            self.assertEqual("RFFT" in types, fft, msg=str(n))
+            self.assertEqual("MatMul" in types, not fft, msg=str(n))
+
     def test_short_frames_are_zero_padded(self):
         frames = np.arange(6, dtype=np.float32)[None]
         with dft.builtin_ops():
