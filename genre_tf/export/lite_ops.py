@@ -18,9 +18,9 @@ Four things in the front ends' graphs have no TFLite builtin, or a slow one (fou
 - ``tf.signal.frame`` gathers its frames after such a slice; ``frame_by_blocks`` (used
   while ``builtin_ops`` is active) builds frames whose hop divides their length from
   shifted views of hop-sized blocks: slices and a concat.
-- The power spectrogram (``spectral.compute_power_spectrogram``) frames inside
-  ``tf.signal.stft``, which the two rewrites above do not reach; ``builtin_ops``
-  routes it to ``dft.centred_stft_power`` (``builtin_power_spectrogram``).
+- The power spectrogram frames inside ``tf.signal.stft``, which the two rewrites above
+  do not reach; ``spectral.compute_power_spectrogram`` itself calls
+  ``dft.centred_stft_power`` while ``dft.builtin_ops`` is active.
 
 Only the TFLite export enters ``builtin_ops``; training and the SavedModel trace the
 graph as before. The replacements check ``dft.builtin_ops_active()`` (per thread), so
@@ -31,11 +31,10 @@ import contextlib
 
 import tensorflow as tf
 
-from genre_tf.features import dft, spectral
+from genre_tf.features import dft
 
 _TENSOR_GETITEM = tf.Tensor.__getitem__
 _SIGNAL_FRAME = tf.signal.frame
-_POWER_SPECTROGRAM = spectral.compute_power_spectrogram
 # Frames of length ``hop * k`` are joined from ``k`` shifted block views up to this k;
 # beyond it (the tempogram's hop 1) TensorFlow's gather is fewer ops.
 MAX_BLOCKS_PER_FRAME = 8
@@ -156,17 +155,6 @@ def builtin_frame(signal, frame_length, frame_step, pad_end=False, pad_value=0,
     return _SIGNAL_FRAME(signal, frame_length, frame_step, pad_end, pad_value, axis, name)
 
 
-def builtin_power_spectrogram(waveform, n_fft=1024, hop_length=512):
-    """``spectral.compute_power_spectrogram``, framed by ``frame_by_blocks`` while the
-    graph is traced for TFLite (``tf.signal.stft`` frames with a gather after a slice
-    with run-time bounds). A bridge until ``compute_power_spectrogram`` itself calls
-    ``dft.centred_stft_power`` when ``dft.builtin_ops_active()``, as
-    ``compute_stft_magnitude`` does."""
-    if dft.builtin_ops_active():
-        return dft.centred_stft_power(waveform, n_fft, hop_length)
-    return _POWER_SPECTROGRAM(waveform, n_fft, hop_length)
-
-
 def _getitem_while_active(tensor, spec):
     if dft.builtin_ops_active():
         return explicit_getitem(tensor, spec)
@@ -178,11 +166,9 @@ def builtin_ops():
     """While active, models trace to graphs of TFLite builtin ops (see module doc)."""
     tf.Tensor.__getitem__ = _getitem_while_active
     tf.signal.frame = builtin_frame
-    spectral.compute_power_spectrogram = builtin_power_spectrogram
     try:
         with dft.builtin_ops():
             yield
     finally:
         tf.Tensor.__getitem__ = _TENSOR_GETITEM
         tf.signal.frame = _SIGNAL_FRAME
-        spectral.compute_power_spectrogram = _POWER_SPECTROGRAM

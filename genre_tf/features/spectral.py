@@ -74,6 +74,8 @@ def compute_power_spectrogram(waveform, n_fft=1024, hop_length=512):
     re^2 + im^2 directly: ``tf.abs`` of a complex tensor computes a hypot per bin only
     for the square to undo it. ``sqrt`` of this is the magnitude to float32 rounding.
     """
+    if dft.builtin_ops_active():  # the TFLite export: frames without a gather, RFFT2D
+        return dft.centred_stft_power(waveform, n_fft, hop_length)
     stft = compute_stft(waveform, n_fft, hop_length)
     return tf.square(tf.math.real(stft)) + tf.square(tf.math.imag(stft))
 
