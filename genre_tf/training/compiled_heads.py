@@ -16,6 +16,8 @@ Only models whose layers read every state they use from variables are shared
 function as constants (see ``models.standardize``).
 """
 
+import json
+
 import keras
 
 from genre_tf.models import standardize
@@ -25,6 +27,20 @@ from genre_tf.training import trainer
 REUSABLE_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Dropout,
                    keras.layers.BatchNormalization, standardize.Standardize,
                    keras.Model)
+
+
+def structure_key(model):
+    """``model.to_json()`` without the layers' ``build_config``: a layer built by
+    calling it on a sample (the head's standardisation, adapted to the split's rows)
+    records that sample's row count there, so two heads of one structure differed in
+    every split and none was shared (each fit traced its own training loop, ~1-2 s)."""
+    def without_build(node):
+        if isinstance(node, dict):
+            return {k: without_build(v) for k, v in node.items() if k != "build_config"}
+        if isinstance(node, list):
+            return [without_build(v) for v in node]
+        return node
+    return json.dumps(without_build(json.loads(model.to_json())), sort_keys=True)
 
 
 def reusable(model):
@@ -46,7 +62,7 @@ class CompiledHeads:
             return trainer.compile_model(model, config, steps_per_execution)
         # What compile_model reads of ``config``: a refit (other epochs, no patience)
         # reuses the early-stopped fit's twin.
-        key = (model.to_json(), config.learning_rate, steps_per_execution)
+        key = (structure_key(model), config.learning_rate, steps_per_execution)
         if key not in self._twins:
             trainer.compile_model(model, config, steps_per_execution)
             model.optimizer.build(model.trainable_variables)

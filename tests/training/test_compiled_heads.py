@@ -18,9 +18,9 @@ CONFIG = trainer.TrainConfig(learning_rate=0.01, epochs=4, batch_size=16, patien
                              log_every_epochs=100)
 
 
-def _rows(offset, scale, seed):
+def _rows(offset, scale, seed, n=96):
     rng = np.random.default_rng(seed)
-    x = (offset + scale * rng.standard_normal((96, 6))).astype(np.float32)
+    x = (offset + scale * rng.standard_normal((n, 6))).astype(np.float32)
     y = ((x[:, 0] - offset) > 0).astype(np.int64)
     return x, y
 
@@ -41,7 +41,7 @@ class CompiledHeadsTest(tf.test.TestCase):
 
     def test_second_head_trains_on_the_first_heads_twin_as_if_alone(self):
         first_x, first_y = _rows(0.0, 1.0, seed=0)
-        second_x, second_y = _rows(5.0, 3.0, seed=1)
+        second_x, second_y = _rows(5.0, 3.0, seed=1, n=90)  # another size, 6 batches too
         work = self.get_temp_dir()
 
         alone, alone_losses = _fit(_head(second_x, 7), second_x, second_y,
@@ -59,6 +59,15 @@ class CompiledHeadsTest(tf.test.TestCase):
         # The standardisation is the second head's, read from variables, not the first's.
         self.assertAllClose(shared(second_x[:4] * 0 + 5.0)[:, 0],
                             alone(second_x[:4] * 0 + 5.0)[:, 0], atol=1e-5)
+
+    def test_heads_of_one_structure_share_a_key_whatever_their_sample(self):
+        small, large = _head(np.ones((4, 6), np.float32), 0), _head(np.ones((50, 6)), 1)
+        self.assertNotEqual(small.to_json(), large.to_json())  # build_config differs
+        self.assertEqual(compiled_heads.structure_key(small),
+                         compiled_heads.structure_key(large))
+        wider = mlp.build_mlp(6, 2, np.ones((4, 6), np.float32), hidden_units=(9,))
+        self.assertNotEqual(compiled_heads.structure_key(small),
+                            compiled_heads.structure_key(wider))
 
     def test_keras_normalization_is_not_shared(self):
         inputs = keras.Input((6,))
