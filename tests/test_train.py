@@ -173,12 +173,15 @@ class TrainCliTest(tf.test.TestCase):
                         handle.write(f"{genre}.{k:05d}.{segment}.wav,66149,{f1},{f2},"
                                      f"{genre}\n")
         output = os.path.join(self.work, "csv_run")
+        # 16 hidden units: mlp.flags' width rule gives 2 units for 2 features, which
+        # with dropout 0.5 ends 60 epochs at ~0.55 train accuracy: 0.78-0.83 songs,
+        # whatever the shuffle order. 16 units learn the 6-sigma classes: 1.0.
         _train(f"--features_csv={csv_path}", f"--output_dir={output}",
-               "--final_fit=false")
+               "--final_fit=false", "--hidden_units=16", "--dropout=0.1")
         with open(os.path.join(output, "metrics.json")) as handle:
             result = json.load(handle)
         self.assertEqual(result["n_songs"], 30)
-        self.assertGreaterEqual(result["mean_accuracy"], 0.8)
+        self.assertGreaterEqual(result["mean_accuracy"], 0.95)
 
 
 if __name__ == "__main__":
