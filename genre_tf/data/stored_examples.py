@@ -205,7 +205,7 @@ class StoredExamples(examples.ExampleSet):
             return self._empty()
         data = tf.data.Dataset.from_tensor_slices(columns)
         if shuffle_seed is not None:
-            data = data.shuffle(max(1, len(song)), seed=shuffle_seed,
+            data = data.shuffle(max(1, len(columns[0])), seed=shuffle_seed,
                                 reshuffle_each_iteration=True)
         return data
 

@@ -145,6 +145,15 @@ class RowExamplesFromAudioTest(_CompiledOnceTestCase):
             for part_a, part_b in zip(a, b):
                 self.assertAllEqual(part_a, part_b)
 
+    def test_held_rows_shuffled_are_the_same_rows(self):
+        songs = [0, 3, 4, 8, 11]
+        segments = [examples.SONG, examples.TRAIN_EXCERPT]
+        self.assertIsNotNone(self.stored._held_rows())
+        plain = _collect(self.stored._dataset(songs, segments).batch(64))
+        shuffled = _collect(self.stored._dataset(songs, segments, shuffle_seed=3).batch(64))
+        self.assertAllEqual(_sorted_rows(shuffled[0]), _sorted_rows(plain[0]))
+        self.assertFalse(np.array_equal(shuffled[0], plain[0]))
+
     def test_evaluation_groups_are_songs_and_excerpts(self):
         songs = [1, 6, 11]  # (rows come in store order: by content digest)
         x, y, group = _collect(self.stored.evaluation_dataset(songs, batch_size=2))
