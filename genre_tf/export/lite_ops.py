@@ -14,7 +14,8 @@ Four things in the front ends' graphs have no TFLite builtin, or a slow one (fou
   builtin on the same bounds; the mlp file spent ~1/4 of its time in them. While
   ``builtin_ops`` is active, indexing a tensor of known rank spells the ellipsis out,
   turns new axes into ``tf.expand_dims`` and step-1 slices into ``tf.slice``: the same
-  values, ops the converter knows and runs fast.
+  values, ops the converter knows and runs fast. Slices of ``tf.shape`` vectors are
+  left alone (a few integers; TensorFlow's static shapes are read from them).
 - ``tf.signal.frame`` gathers its frames after such a slice; ``frame_by_blocks`` (used
   while ``builtin_ops`` is active) builds frames whose hop divides their length from
   shifted views of hop-sized blocks: slices and a concat.
@@ -155,8 +156,18 @@ def builtin_frame(signal, frame_length, frame_step, pad_end=False, pad_value=0,
     return _SIGNAL_FRAME(signal, frame_length, frame_step, pad_end, pad_value, axis, name)
 
 
+def _is_shape_vector(tensor):
+    """Whether ``tensor`` is a ``tf.shape`` result: slices of it stay StridedSlice,
+    which TensorFlow's static shape inference reads (``constant_value_as_shape``
+    understands StridedSlice of Shape, not Slice: ``tf.reshape(x, tf.concat(
+    [tf.shape(x)[:-1], ...]))`` would lose every known dimension), and which the
+    converter folds or runs on a few integers."""
+    op = getattr(tensor, "op", None)  # eager tensors have no op
+    return op is not None and op.type == "Shape"
+
+
 def _getitem_while_active(tensor, spec):
-    if dft.builtin_ops_active():
+    if dft.builtin_ops_active() and not _is_shape_vector(tensor):
         return explicit_getitem(tensor, spec)
     return _TENSOR_GETITEM(tensor, spec)
 

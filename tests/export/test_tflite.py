@@ -162,11 +162,29 @@ class ExplicitGetitemTest(tf.test.TestCase):
 
         with lite_ops.builtin_ops():
             graph = tf.function(function, input_signature=[spec]).get_concrete_function()
-        ops = {op.type for op in graph.graph.get_operations()}
-        self.assertIn("Slice", ops)
-        self.assertNotIn("StridedSlice", ops)
+        ops = graph.graph.get_operations()
+        self.assertIn("Slice", {op.type for op in ops})
+        # Only shape vectors (``tf.shape(y)[0]``, the bounds' lengths) are strided.
+        self.assertEqual({op.inputs[0].op.type for op in ops if op.type == "StridedSlice"},
+                         {"Shape"})
         self.assertEqual([out.shape.as_list() for out in graph.outputs],
                          [[None, 512], [None, 1], [None]])  # static sizes kept
+
+    def test_shape_vector_slices_keep_static_shapes(self):
+        """``tf.shape(x)[:-1]`` stays StridedSlice, so a reshape keeps known sizes
+        (as a Slice, ``tf.unstack`` of the result failed: its axis was unknown)."""
+        spec = tf.TensorSpec([3, None, 6], tf.float32)
+
+        def function(x):
+            pairs = tf.reshape(x, tf.concat([tf.shape(x)[:-1], [2, 3]], axis=0))
+            return tf.unstack(pairs, axis=-2)
+
+        with lite_ops.builtin_ops():
+            graph = tf.function(function, input_signature=[spec]).get_concrete_function()
+        self.assertEqual([out.shape.as_list() for out in graph.outputs],
+                         [[3, None, 3], [3, None, 3]])
+        x = tf.reshape(tf.range(3 * 4 * 6, dtype=tf.float32), [3, 4, 6])
+        self.assertAllEqual(graph(x)[1], tf.reshape(x, [3, 4, 2, 3])[..., 1, :])
 
 
 class FrameTest(tf.test.TestCase):
