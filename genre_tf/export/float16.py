@@ -5,9 +5,16 @@ rounds every float constant, scalars included, and the front ends hold scalars t
 float16 cannot: librosa's dB floor 1e-10 and the float32 ``tiny`` of silent-frame
 guards become 0 (silence then divides by zero), the tempo estimate's 1e6 becomes inf
 (its argmax, then a gather, fails). ``quantize_large_constants`` instead rewrites a
-float32 model: each float constant of at least ``min_elements`` (weights, filter
-banks, DFT matrices: nearly all the bytes) is stored as float16 behind a DEQUANTIZE op,
-the same graph the converter writes, and computation stays float32.
+float32 model: each float matrix constant of at least ``min_elements`` (weights,
+filter banks, DFT matrices: nearly all the bytes) is stored as float16 behind a
+DEQUANTIZE op, the same graph the converter writes, and computation stays float32.
+
+Vectors stay float32: they are few bytes, and among them are the STFT windows, where
+float16 rounding is noise added to the window's smooth edges: its spectral leakage
+floor rises to about -60 dB, which the quietest bands of every frame feel (spectral
+contrast's valleys, flatness' geometric mean). In the mlp file the three windows of
+1024-4096 samples moved the probabilities by up to 0.02 (each alone 0.004-0.02);
+every other constant alone by at most 1.4e-4 (`bench/predict.py`'s float16 column).
 """
 
 import numpy as np
@@ -55,7 +62,8 @@ def quantize_large_constants(blob, min_elements=MIN_ELEMENTS):
         for index, tensor in enumerate(list(subgraph.tensors)):
             data = model.buffers[tensor.buffer].data if tensor.buffer else None
             if (tensor.type != schema.TensorType.FLOAT32 or data is None
-                    or len(data) < 4 * min_elements or tensor.isVariable):
+                    or len(data) < 4 * min_elements or tensor.isVariable
+                    or len(tensor.shape) < 2):  # vectors: windows (module doc)
                 continue
             half = _half(np.frombuffer(bytes(bytearray(data)), np.float32))
             if half is None:

@@ -98,18 +98,19 @@ class Float16Test(tf.test.TestCase):
     def test_large_constants_become_float16_small_and_unsafe_ones_stay(self):
         weights = np.linspace(-1.0, 1.0, 64 * 32, dtype=np.float32).reshape(64, 32)
         squares = (np.arange(2048, dtype=np.float32) ** 2).reshape(64, 32)  # > 65504
+        window = np.hanning(4096).astype(np.float32)  # a vector: stays float32
 
         @tf.function(input_signature=[tf.TensorSpec([None, 64], tf.float32)])
         def function(x):
             return (tf.matmul(x, weights) + tf.matmul(x, squares) * 1e-10
-                    + tf.reduce_max(x) * 1e6)
+                    + tf.reduce_max(x) * 1e6 + tf.reduce_sum(x[:, :1] * window))
 
         converter = tf.lite.TFLiteConverter.from_concrete_functions(
             [function.get_concrete_function()])
         blob = converter.convert()
         half = float16.quantize_large_constants(blob)
         self.assertLess(len(half), len(blob) - 2 * weights.size + 1000)
-        self.assertGreater(len(half), 4 * squares.size)  # squares kept float32
+        self.assertGreater(len(half), 4 * (squares.size + window.size))  # kept float32
         x = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
         expected = function(x).numpy()
         for model in (blob, half):
