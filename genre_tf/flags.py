@@ -151,8 +151,8 @@ flags.DEFINE_boolean("tflite", True,
                      "Also convert the exported model's classify_waveform (raw audio in) "
                      "to model.tflite.")
 flags.DEFINE_boolean("tflite_quantize", False,
-                     "float16 weights in model.tflite (half the size; small constants stay "
-                     "float32; check its answers on your audio).")
+                     "float16 weights in model.tflite (~60% of the size; small constants and "
+                     "vectors stay float32; check its answers on your audio).")
 
 # --- Outputs, caching, reproducibility ------------------------------------------------
 flags.DEFINE_string("run_name", None,

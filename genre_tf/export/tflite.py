@@ -15,8 +15,8 @@ SELECT_TF_OPS, and the export logs their names: such a file needs the Flex deleg
 Quantisation (``QUANTIZATIONS``): ``float16`` stores the large constants (weights,
 filter banks, DFT matrices) as float16, about half the size, and computes in float32:
 its answers equal the float file's (``tests/export/test_tflite.py``); small constants
-stay float32 (``float16.py`` says why the converter's own float16 option breaks the
-front ends). ``dynamic_range`` (8-bit weights, ~4x smaller) also quantises the front
+and vectors (the STFT windows) stay float32 (``float16.py`` says why, and why the
+converter's own float16 option breaks the front ends). ``dynamic_range`` (8-bit weights, ~4x smaller) also quantises the front
 end's filter banks and DFT matrices: TF 2.16 cannot exempt single ops, and it was seen
 to flip answers of the feature-statistics model: check it on your own audio first.
 """
