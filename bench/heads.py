@@ -87,7 +87,8 @@ class EpochClock(keras.callbacks.Callback):
 
 def _fit_stage(model, train_dataset, valid_dataset, config, work_dir, *args, **kwargs):
     del model, train_dataset, valid_dataset, config, args, kwargs
-    return "final fit" if os.path.basename(work_dir) == "final" else "fit"
+    # The final fit's folder, or its refit's (final/refit).
+    return "final fit" if "final" in os.path.normpath(work_dir).split(os.sep) else "fit"
 
 
 def instrument(clock, fits):
