@@ -92,15 +92,28 @@ def shuffled_batches(columns, batch_size, seed):
     full-batch musicnn step). Its row count stays unknown to the graph, as a batch's
     always is: a function traced on it serves every split's row count (a constant
     batch's fixed shape made Keras trace its training loop twice, seconds each)."""
-    tensors = tuple(tf.constant(column) for column in columns)
     full_batch = batch_size >= len(columns[0])
     rows = tf.data.Dataset.range(len(columns[0]))
     if not full_batch:
         rows = rows.shuffle(max(1, len(columns[0])), seed=seed,
                             reshuffle_each_iteration=True)
-    batches = rows.batch(batch_size).map(
-        lambda picked: tuple(tf.gather(tensor, picked) for tensor in tensors))
+    batches = _gathered(rows.batch(batch_size), columns)
     return batches.cache() if full_batch else batches
+
+
+def ordered_batches(columns, batch_size):
+    """Batches of in-memory ``columns`` in row order, as
+    ``from_tensor_slices(columns).batch(batch_size)`` gives them, but gathered by row
+    number (rows one by one cost ~90 ms a call on a musicnn split's test rows, more
+    than scoring them)."""
+    return _gathered(tf.data.Dataset.range(len(columns[0])).batch(batch_size), columns)
+
+
+def _gathered(row_batches, columns):
+    """``row_batches`` (batches of row numbers) as batches of ``columns``' rows."""
+    tensors = tuple(tf.constant(column) for column in columns)
+    return row_batches.map(
+        lambda picked: tuple(tf.gather(tensor, picked) for tensor in tensors))
 
 
 def excerpt_examples(frontend, waveform, fractions, plan, policy):
