@@ -66,11 +66,13 @@ class StageClock:
 
 
 class EpochClock(keras.callbacks.Callback):
-    """Epochs of one fit and the seconds of its first (traced) and later epochs."""
+    """Epochs of one fit and the seconds of its first (traced) and later epochs; an
+    epoch is ``passes`` passes over the data (``--epochs_per_call``)."""
 
-    def __init__(self, fits):
+    def __init__(self, fits, passes=1):
         super().__init__()
         self.fits = fits
+        self.passes = passes
 
     def on_train_begin(self, logs=None):
         self.ends = [time.perf_counter()]
@@ -82,12 +84,13 @@ class EpochClock(keras.callbacks.Callback):
         epochs = len(self.ends) - 1
         first = self.ends[1] - self.ends[0] if epochs else 0.0
         later = (self.ends[-1] - self.ends[1]) / (epochs - 1) if epochs > 1 else 0.0
-        self.fits.append((epochs, first, later))
+        self.fits.append((epochs, first, later, self.passes))
 
 
 def _fit_stage(model, train_dataset, valid_dataset, config, work_dir, *args, **kwargs):
     del model, train_dataset, valid_dataset, config, args, kwargs
-    return "final fit" if os.path.basename(work_dir) == "final" else "fit"
+    # The final fit's folder, or its refit's (final/refit).
+    return "final fit" if "final" in os.path.normpath(work_dir).split(os.sep) else "fit"
 
 
 def instrument(clock, fits):
@@ -100,8 +103,11 @@ def instrument(clock, fits):
     clock.wrap(run_report, "write_run_report", "reports")
     clock.wrap(exporter, "export_run", "export (SavedModel, TFLite)")
     callbacks = trainer.training_callbacks
-    trainer.training_callbacks = lambda *args, **kwargs: (
-        callbacks(*args, **kwargs) + [EpochClock(fits)])
+
+    def clocked(config, work_dir, has_validation, resumable=True, passes_per_epoch=1):
+        return callbacks(config, work_dir, has_validation, resumable,
+                         passes_per_epoch) + [EpochClock(fits, passes_per_epoch)]
+    trainer.training_callbacks = clocked
 
 
 def main(argv):
@@ -125,15 +131,17 @@ def main(argv):
     for stage, seconds in clock.seconds.items():
         print(f"{stage:<30} {seconds:8.2f}")
     print(f"{'total (run_experiment)':<30} {total:8.2f}")
-    for k, (epochs, first, later) in enumerate(fits):
-        print(f"fit {k}: {epochs} epochs, first {first:.2f} s, later {later * 1000:.0f} "
-              "ms each")
-    later_epochs = sum(epochs - 1 for epochs, _, _ in fits if epochs > 1)
+    for k, (epochs, first, later, passes) in enumerate(fits):
+        print(f"fit {k}: {epochs} epochs of {passes} pass(es), first {first:.2f} s, "
+              f"later {later * 1000:.0f} ms each")
+    later_epochs = sum(epochs - 1 for epochs, _, _, _ in fits if epochs > 1)
     if later_epochs:
-        later_seconds = sum((epochs - 1) * later for epochs, _, later in fits if epochs > 1)
-        print(f"all fits: {sum(epochs for epochs, _, _ in fits)} epochs, first epochs "
-              f"{sum(first for _, first, _ in fits):.1f} s in all, later epochs "
-              f"{later_seconds / later_epochs * 1000:.0f} ms each on average")
+        later_seconds = sum((epochs - 1) * later
+                            for epochs, _, later, _ in fits if epochs > 1)
+        print(f"all fits: {sum(epochs for epochs, _, _, _ in fits)} epochs, "
+              f"{sum(epochs * passes for epochs, _, _, passes in fits)} passes, first "
+              f"epochs {sum(first for _, first, _, _ in fits):.1f} s in all, later "
+              f"epochs {later_seconds / later_epochs * 1000:.0f} ms each on average")
     splits = payload["splits"]
     head_phase = sum(split["seconds"] for split in splits)
     print(f"head phase (sum of the splits' seconds): {head_phase:.1f} s over "

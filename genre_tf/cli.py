@@ -127,7 +127,8 @@ def run_config(run_name_suffix=""):
             batch_size=FLAGS.batch_size, patience=FLAGS.patience,
             min_delta=FLAGS.min_delta, lr_decay_every=FLAGS.lr_decay_every,
             lr_decay_factor=FLAGS.lr_decay_factor,
-            log_every_epochs=FLAGS.log_every_epochs, refit=FLAGS.refit),
+            log_every_epochs=FLAGS.log_every_epochs, refit=FLAGS.refit,
+            epochs_per_call=FLAGS.epochs_per_call),
         export=config.ExportConfig(FLAGS.final_fit, FLAGS.tflite, FLAGS.tflite_quantize),
         seed=FLAGS.seed, overwrite=FLAGS.overwrite, distribution=FLAGS.distribution)
 

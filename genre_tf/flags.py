@@ -140,6 +140,12 @@ flags.DEFINE_integer("lr_decay_every", 0,
 flags.DEFINE_float("lr_decay_factor", 0.1, "See --lr_decay_every.")
 flags.DEFINE_integer("log_every_epochs", 10,
                      "One progress line per this many epochs; 0: Keras' line per epoch.")
+flags.DEFINE_integer("epochs_per_call", 1,
+                     "Passes over the training data per Keras epoch (one call of the "
+                     "training function; validation, early stopping and history rows "
+                     "every this many passes): a small head's pass is far shorter than "
+                     "Keras' per-epoch work. --epochs, --patience and --lr_decay_every "
+                     "count passes.", lower_bound=1)
 flags.DEFINE_boolean("refit", False,
                      "After each fit that stops early on valid songs, train a fresh head "
                      "(same seed) on train+valid songs for the epochs early stopping "

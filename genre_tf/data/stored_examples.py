@@ -261,6 +261,14 @@ class StoredExamples(examples.ExampleSet):
             tf.data.AUTOTUNE)
 
     def evaluation_dataset(self, songs, batch_size, segment=SONG):
+        held = self._held_rows()
+        columns = (None if held is None else
+                   self._held_columns(held, np.asarray(songs), [segment]))
+        if columns is not None:  # in store order, as _dataset gives them
+            x, label, song, part = columns
+            group = song if segment == SONG else self.excerpt_group(song, part)
+            return examples.ordered_batches((x, label, group), batch_size).prefetch(
+                tf.data.AUTOTUNE)
         group = ((lambda song, part: song) if segment == SONG
                  else self.excerpt_group)
         data = self._dataset(songs, [segment]).map(

@@ -30,17 +30,25 @@ REUSABLE_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Dro
 
 
 def structure_key(model):
-    """``model.to_json()`` without the layers' ``build_config``: a layer built by
-    calling it on a sample (the head's standardisation, adapted to the split's rows)
-    records that sample's row count there, so two heads of one structure differed in
-    every split and none was shared (each fit traced its own training loop, ~1-2 s)."""
+    """``model.to_json()`` without the layers' ``build_config``, with the penalties of
+    its variables. A layer built by calling it on a sample (the head's standardisation,
+    adapted to the split's rows) records that sample's row count in ``build_config``,
+    so two heads of one structure differed in every split and none was shared (each
+    fit traced its own training loop, ~1-2 s). A penalty set on a built variable
+    (``models.heads.add_l2``) is in no layer's config, and the traced loss holds its
+    factor as a constant: heads of another ``l2`` shared a twin and trained with the
+    first one's (``bench/select_head.py``'s L2 candidates scored alike)."""
     def without_build(node):
         if isinstance(node, dict):
             return {k: without_build(v) for k, v in node.items() if k != "build_config"}
         if isinstance(node, list):
             return [without_build(v) for v in node]
         return node
-    return json.dumps(without_build(json.loads(model.to_json())), sort_keys=True)
+    penalties = [(variable.path, keras.regularizers.serialize(variable.regularizer))
+                 for variable in model.variables
+                 if getattr(variable, "regularizer", None) is not None]
+    return json.dumps([without_build(json.loads(model.to_json())), penalties],
+                      sort_keys=True)
 
 
 def reusable(model):

@@ -49,6 +49,14 @@ class TrainConfig:
         and use that one (``experiment.train_split``). On 100 songs the 10 valid songs
         are an eighth of the training data, which a baseline without early stopping
         trains on.
+      epochs_per_call: passes over the training data in one Keras epoch, one call of
+        the training function (``in_calls``). A dense head's pass over ~1600 rows in
+        one batch is ~1 ms of work, Keras' per-epoch work around it (metric resets,
+        callbacks, validation) several: K passes a call divide that by K. Validation,
+        early stopping, backups, history rows and logged lines then come every K
+        passes; ``epochs``, ``patience`` and ``lr_decay_every`` count passes and are
+        rounded up to whole calls. Without early stopping the weights are those of
+        K=1 (the same steps on the same batches).
     """
     learning_rate: float = 1e-4
     epochs: int = 300
@@ -59,20 +67,40 @@ class TrainConfig:
     lr_decay_factor: float = 0.1
     log_every_epochs: int = 10
     refit: bool = False
+    epochs_per_call: int = 1
+
+
+def in_calls(config):
+    """``config`` with its epoch counts in Keras epochs of ``config.epochs_per_call``
+    passes each (rounded up; see ``TrainConfig``); ``config`` itself at 1."""
+    per_call = config.epochs_per_call
+    if per_call == 1:
+        return config
+
+    def calls(passes):
+        return -(-passes // per_call)
+    return dataclasses.replace(
+        config, epochs=calls(config.epochs), patience=calls(config.patience),
+        lr_decay_every=calls(config.lr_decay_every),
+        log_every_epochs=calls(config.log_every_epochs), epochs_per_call=1)
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """Logs one line every ``every`` epochs (and the last): long fits stay readable."""
+    """Logs one line every ``every`` epochs (and the last): long fits stay readable.
+    Counts in passes over the data: a Keras epoch is ``passes_per_epoch`` of them
+    (``TrainConfig.epochs_per_call``)."""
 
-    def __init__(self, every, epochs):
+    def __init__(self, every, epochs, passes_per_epoch=1):
         super().__init__()
         self.every = every
         self.epochs = epochs
+        self.passes_per_epoch = passes_per_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
             values = " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()))
-            logging.info("epoch %d/%d %s", epoch + 1, self.epochs, values)
+            logging.info("epoch %d/%d %s", (epoch + 1) * self.passes_per_epoch,
+                         self.epochs * self.passes_per_epoch, values)
 
 
 class EpochTensorBoard(keras.callbacks.TensorBoard):
@@ -185,8 +213,10 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
         super().on_train_begin(logs)
 
 
-def training_callbacks(config, work_dir, has_validation, resumable=True):
+def training_callbacks(config, work_dir, has_validation, resumable=True,
+                       passes_per_epoch=1):
     """The callbacks every fit uses; ``work_dir`` holds backups, logs and history.
+    ``config`` counts Keras epochs (``in_calls``), each ``passes_per_epoch`` passes.
 
     ``BackupAndRestore`` comes last: at an epoch end that is backed up (every few
     seconds, ``backup.BackupSchedule``) early stopping's state is on disk before the
@@ -204,7 +234,8 @@ def training_callbacks(config, work_dir, has_validation, resumable=True):
         EpochTensorBoard(os.path.join(work_dir, "logs"), write_graph=False),
     ]
     if config.log_every_epochs:
-        callbacks.append(EpochLogger(config.log_every_epochs, config.epochs))
+        callbacks.append(EpochLogger(config.log_every_epochs, config.epochs,
+                                     passes_per_epoch))
     if config.lr_decay_every:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             step_decay(config.learning_rate, config.lr_decay_every,
@@ -232,12 +263,24 @@ def chosen_epochs(callbacks, config):
     return config.epochs
 
 
+def passes_per_call(config, fit_data):
+    """``config.epochs_per_call`` where ``fit_data`` (``Distribution.fit_data``'s) reads
+    one repeated dataset of known batches, else 1: a dataset read to its end is one
+    pass (a spectrogram CNN's, whose epoch is long anyway)."""
+    if config.epochs_per_call > 1 and "steps_per_epoch" not in fit_data:
+        logging.info("epochs_per_call=%d: the training data's size is unknown; one "
+                     "pass per call", config.epochs_per_call)
+        return 1
+    return config.epochs_per_call
+
+
 def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None,
         heads=None):
     """Compiles and fits ``model``; returns the Keras History, whose ``model`` is the
     model fitted: ``model``, or the twin in ``heads`` that took its variables, and whose
-    ``chosen_epochs`` is the number of epochs that model was trained for
-    (``chosen_epochs``: the best epoch's under early stopping).
+    ``chosen_epochs`` is the number of passes over the data that model was trained for
+    (``chosen_epochs``: the best epoch's under early stopping; a Keras epoch is
+    ``config.epochs_per_call`` passes, ``passes_per_call``).
 
     Args:
       model: an uncompiled Keras model, built in ``distribution``'s scope.
@@ -256,20 +299,24 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     rows = (validation.held_rows(valid_dataset)
             if valid_dataset is not None and distribution.num_workers == 1 else None)
     data = distribution.fit_data(train_dataset, None if rows is not None else valid_dataset)
+    passes = passes_per_call(config, data)
+    if passes > 1:
+        data["steps_per_epoch"] *= passes
+    calls = in_calls(dataclasses.replace(config, epochs_per_call=passes))
     steps = epoch_steps(distribution, data.get("steps_per_epoch"))
     with distribution.scope():  # the optimizer's variables are the strategy's too
         model = (compile_model(model, config, steps) if heads is None
                  else heads.compiled(model, config, steps))
-    callbacks = training_callbacks(config, work_dir, valid_dataset is not None,
-                                   distribution.resumable)
+    callbacks = training_callbacks(calls, work_dir, valid_dataset is not None,
+                                   distribution.resumable, passes)
     if rows is not None:  # first: every other callback reads its val_* logs
         callbacks.insert(0, validation.BatchValidation(rows))
     with distribution.fit_context(model):
         history = model.fit(
-            **data, epochs=config.epochs, callbacks=callbacks,
+            **data, epochs=calls.epochs, callbacks=callbacks,
             shuffle=False,  # Systems shuffle their datasets across songs themselves.
             verbose=keras_verbosity(config))
-    history.chosen_epochs = chosen_epochs(callbacks, config)
+    history.chosen_epochs = chosen_epochs(callbacks, calls) * passes
     # Only now is the backup gone, so nothing can resume: early stopping's state (best
     # weights included) is no longer needed. A kill before this line leaves it for the
     # next fit in work_dir, which finds no backup and clears it.

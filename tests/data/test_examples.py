@@ -233,6 +233,15 @@ class ShuffledBatchesTest(tf.test.TestCase):
         self.assertAllEqual(x, columns[0][np.asarray(
             [np.flatnonzero(columns[0][:, 0] == row)[0] for row in x[:, 0]])])
 
+    def test_a_batch_of_every_row_is_one_batch_in_row_order_of_unknown_length(self):
+        columns = (np.arange(30, dtype=np.float32).reshape(10, 3), np.arange(10) % 4)
+        full = examples.shuffled_batches(columns, 10, seed=5)
+        self.assertEqual(int(full.cardinality()), 1)
+        self.assertEqual(full.element_spec[0].shape.as_list(), [None, 3])
+        for x, y in full.repeat(2):
+            self.assertAllEqual(x, columns[0])
+            self.assertAllEqual(y, columns[1])
+
 
 class StoredEdgeCasesTest(_CompiledOnceTestCase):
 

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genre_tf.models import mlp
+from genre_tf.models import heads, mlp
 from genre_tf.training import compiled_heads, trainer
 
 CONFIG = trainer.TrainConfig(learning_rate=0.01, epochs=4, batch_size=16, patience=2,
@@ -68,6 +68,31 @@ class CompiledHeadsTest(tf.test.TestCase):
         wider = mlp.build_mlp(6, 2, np.ones((4, 6), np.float32), hidden_units=(9,))
         self.assertNotEqual(compiled_heads.structure_key(small),
                             compiled_heads.structure_key(wider))
+
+    def test_heads_with_other_penalties_do_not_share_a_key(self):
+        """The traced loss holds the L2 factor: another factor needs its own twin."""
+        sample = np.ones((4, 6), np.float32)
+        keys = {l2: compiled_heads.structure_key(heads.add_l2(_head(sample, 0), l2))
+                for l2 in (0.0, 2e-3, 4e-3)}
+        self.assertLen(set(keys.values()), 3)
+        self.assertEqual(keys[2e-3], compiled_heads.structure_key(
+            heads.add_l2(_head(sample * 3, 1), 2e-3)))
+
+    def test_a_twin_trains_with_the_penalty_of_the_head_it_fits(self):
+        x, y = _rows(0.0, 1.0, seed=0)
+        shared = compiled_heads.CompiledHeads()
+        start = _head(x, 3)
+        penalty = sum(float(np.sum(layer.kernel.numpy() ** 2)) for layer in start.layers
+                      if isinstance(layer, keras.layers.Dense))  # at l2 = 1
+        weak, weak_losses = _fit(heads.add_l2(start, 1e-4), x, y,
+                                 os.path.join(self.get_temp_dir(), "weak"), shared)
+        strong, strong_losses = _fit(heads.add_l2(_head(x, 3), 1.0), x, y,
+                                     os.path.join(self.get_temp_dir(), "strong"), shared)
+        self.assertIsNot(weak, strong)
+        # The same start (seed 3): the first epoch's loss differs by about the penalty
+        # of the kernels at l2 = 1, not by 1e-4 of it.
+        self.assertGreater(penalty, 1.0)
+        self.assertGreater(strong_losses[0] - weak_losses[0], 0.5 * penalty)
 
     def test_keras_normalization_is_not_shared(self):
         inputs = keras.Input((6,))

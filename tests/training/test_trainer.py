@@ -106,6 +106,50 @@ class EpochLogsTest(tf.test.TestCase):
             self.assertLen(handle.read().splitlines(), 4)  # a header and 3 epochs
 
 
+class EpochsPerCallTest(tf.test.TestCase):
+
+    def test_epoch_counts_become_whole_calls(self):
+        config = trainer.TrainConfig(epochs=300, patience=50, lr_decay_every=40,
+                                     log_every_epochs=10, epochs_per_call=25)
+        calls = trainer.in_calls(config)
+        self.assertEqual((calls.epochs, calls.patience, calls.lr_decay_every,
+                          calls.log_every_epochs, calls.epochs_per_call),
+                         (12, 2, 2, 1, 1))
+        one_pass = trainer.TrainConfig(epochs=300)
+        self.assertIs(trainer.in_calls(one_pass), one_pass)
+
+    def _fitted(self, epochs_per_call, patience=0):
+        data, model = _tiny_problem(2)
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
+        config = trainer.TrainConfig(learning_rate=0.05, epochs=6, batch_size=16,
+                                     patience=patience, log_every_epochs=0,
+                                     epochs_per_call=epochs_per_call)
+        work_dir = self.get_temp_dir() + f"/k{epochs_per_call}p{patience}"
+        batches = data.shuffle(64, seed=4).batch(16)
+        history = trainer.fit(model, batches, data.batch(16), config, work_dir)
+        with open(os.path.join(work_dir, "history.csv")) as handle:
+            rows = len(handle.read().splitlines()) - 1
+        return history, rows
+
+    def test_several_passes_per_call_train_the_same_weights_in_fewer_epochs(self):
+        """Without early stopping the same steps run on the same batches: 6 passes in
+        2 calls of 3 leave the weights of 6 calls of 1, with 2 history rows."""
+        one, one_rows = self._fitted(1)
+        three, three_rows = self._fitted(3)
+        self.assertEqual((one_rows, three_rows), (6, 2))
+        self.assertEqual((one.chosen_epochs, three.chosen_epochs), (6, 6))
+        for a, b in zip(one.model.get_weights(), three.model.get_weights()):
+            self.assertAllClose(a, b, rtol=1e-5, atol=1e-6)
+        # The row of a call is the mean of its passes' losses (Keras' running mean).
+        self.assertAllClose(three.history["loss"][1],
+                            np.mean(one.history["loss"][3:]), rtol=0.02)
+
+    def test_early_stopping_keeps_whole_calls(self):
+        history, _ = self._fitted(3, patience=1)
+        self.assertIn(history.chosen_epochs, (3, 6))
+
+
 def _scalar_tags(folder):
     events = event_accumulator.EventAccumulator(folder)
     events.Reload()
