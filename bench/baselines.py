@@ -286,16 +286,21 @@ def describe_run(name, run, examples, n_splits, first, baselines, use_valid):
     fitted_on = "train+valid" if use_valid else "train"
     pooled = (f"; pooled: {first['n_fit_rows' + _POOLED]} rows"
               if "n_fit_rows" + _POOLED in first else "")
+    training = run.training
+    if not training.patience and training.refit:
+        head_fit = (f"on {first['n_train_songs'] + first['n_valid_songs']} train+valid "
+                    f"songs for {training.epochs} epochs (no early stopping)")
+    else:
+        head_fit = (f"on {first['n_train_songs']} train songs, early stopping on "
+                    f"{first['n_valid_songs']} valid songs"
+                    + (", then refitted on both for the epochs it chose"
+                       if training.refit else ""))
     return "\n".join([
         f"{name} on {run.data.source}: {len(examples.song_ids)} songs, "
         f"{len(examples.class_names)} classes, {n_splits} {run.splits.kind} splits (seed "
         f"{run.seed}); song-level accuracy, mean-probability vote",
-        f"head: {'from ' + FLAGS.metrics if FLAGS.metrics else 'trained here'}, on "
-        f"{first['n_train_songs']} train songs, early stopping on "
-        f"{first['n_valid_songs']} valid songs"
-        + (", then refitted on both for the epochs it chose" if run.training.refit
-           else "")
-        + f"; baselines fitted on {fitted_on} songs "
+        f"head: {'from ' + FLAGS.metrics if FLAGS.metrics else 'trained here'}, "
+        f"{head_fit}; baselines fitted on {fitted_on} songs "
         f"({first['n_fit_songs']} songs, {first['n_fit_rows']} rows in {first['name']}"
         f"{pooled}), standardised on those rows only",
         "; ".join(f"{n}: {b.description}" for n, b in baselines.items())
