@@ -83,37 +83,38 @@ class TemporalConv(layers.Conv2D):
         taps were the fastest on 2 cores, 17 s clips)."""
         return max(16, self.kernel_size[0] // 4)
 
-    def _products(self, inputs, signs):
-        """``[batch, frames, bands]`` -> ``[batch, bands, blocks * block_frames,
-        filters]``: the convolution without bias or activation, its taps times
-        ``signs`` (per filter), in frames padded to whole blocks (the first ``frames``
-        are the output)."""
-        length, filters, block = self.kernel_size[0], self.filters, self.block_frames
-        frames, bands = tf.shape(inputs)[1], inputs.shape[2]
-        window = block + length - 1
+    def windows(self, inputs):
+        """``[batch, frames, bands]`` -> ``[batch, bands, blocks, window]``: the input
+        frames each block of ``block_frames`` output frames reads, zero beyond the
+        input's ends ("same" padding; the last block may run past the last frame)."""
+        length, block = self.kernel_size[0], self.block_frames
+        frames = tf.shape(inputs)[1]
         blocks = (frames + block - 1) // block
-        before = (length - 1) // 2  # "same" padding: output t reads t - before + tap
-        columns = tf.reshape(tf.transpose(inputs, [0, 2, 1]), [-1, frames])
-        columns = tf.pad(columns, [[0, 0], [before, blocks * block + length - 1
-                                                - before - frames]])
-        windows = tf.reshape(tf.signal.frame(columns, window, block, axis=1), [-1, window])
-        # Window row i feeds output j of the block through tap i - j; other taps read
-        # the zero row `length`.
-        taps = tf.concat([self.kernel[:, 0, 0, :] * signs, tf.zeros([1, filters])], 0)
-        tap = tf.range(window)[:, None] - tf.range(block)[None, :]
-        band = tf.gather(taps, tf.where((tap >= 0) & (tap < length), tap, length))
-        outputs = tf.matmul(windows, tf.reshape(band, [window, block * filters]))
-        return tf.reshape(outputs, [-1, bands, blocks * block, filters])
+        before = (length - 1) // 2  # output t reads t - before + tap
+        columns = tf.pad(tf.transpose(inputs, [0, 2, 1]),
+                         [[0, 0], [0, 0], [before, blocks * block + length - 1 - before
+                                           - frames]])
+        return tf.signal.frame(columns, block + length - 1, block, axis=2)
 
-    def band_max(self, inputs, signs):
-        """``[batch, frames, bands]`` -> ``[batch, frames, filters]``: the maximum over
-        bands of the convolution without bias or activation, its taps times ``signs``
-        (``signed_band_max`` explains why)."""
-        return tf.reduce_max(self._products(inputs, signs), axis=1)[:, :tf.shape(inputs)[1]]
+    def band(self, signs=1.0):
+        """``[window, block_frames * filters]``: window row i feeds output j of the
+        block through tap ``i - j``, each filter's taps times ``signs``."""
+        length, filters, block = self.kernel_size[0], self.filters, self.block_frames
+        taps = tf.concat([self.kernel[:, 0, 0, :] * signs, tf.zeros([1, filters])], 0)
+        tap = tf.range(block + length - 1)[:, None] - tf.range(block)[None, :]
+        band = tf.gather(taps, tf.where((tap >= 0) & (tap < length), tap, length))
+        return tf.reshape(band, [block + length - 1, block * filters])
+
+    def products(self, windows, band):
+        """``windows`` (of some bands) times ``band``: the convolution without bias
+        or activation, ``[batch, bands, blocks * block_frames, filters]``."""
+        shape = tf.shape(windows)
+        outputs = tf.matmul(tf.reshape(windows, [-1, shape[3]]), band)
+        return tf.reshape(outputs, [shape[0], shape[1], -1, self.filters])
 
     def call(self, inputs):
-        outputs = tf.transpose(self._products(inputs[..., 0], 1.0), [0, 2, 1, 3])
-        outputs = outputs[:, :tf.shape(inputs)[1]]
+        outputs = self.products(self.windows(inputs[..., 0]), self.band())
+        outputs = tf.transpose(outputs, [0, 2, 1, 3])[:, :tf.shape(inputs)[1]]
         return self.activation(tf.nn.bias_add(outputs, self.bias))
 
 

@@ -31,10 +31,9 @@ TEMPORAL_CONVS = (("conv2d_2", "batch_normalization_3"), ("conv2d_3", "batch_nor
                   ("conv2d_4", "batch_normalization_5"))
 # Output bands per piece of ``band_max_in_pieces``. One product over all bands writes a
 # [patches, frames, bands, filters] tensor (40-90 MB for a 17-30 s clip) only to reduce
-# it; in pieces of 8 bands the CPU time of the temporal convolutions halves and that of
-# the 38-band timbral one drops by a third (17 s clip, 2 cores; the 67-band one, with
-# 30 output bands, is unchanged).
-BANDS_PER_PIECE = 8
+# it; in pieces of 24 bands the network took 0.40 s of CPU per 17 s clip instead of
+# 0.46 (2 cores, one process; 12 bands: 0.40 too, with 400 more ops to trace).
+BANDS_PER_PIECE = 24
 
 
 def back_end(network):
@@ -64,16 +63,18 @@ def signed_band_max(conv, norm, band_max_of_signed):
     return norm(conv.activation(signs * band_max_of_signed + conv.bias))
 
 
-def band_max_in_pieces(band_max, inputs, width):
+def band_max_in_pieces(band_max, inputs, width, axis=2):
     """``max`` over output bands of a convolution ``width`` bands wide ("valid" in
-    frequency) of ``inputs`` (bands on axis 2), from ``band_max`` (inputs -> their
+    frequency) of ``inputs`` (bands on ``axis``), from ``band_max`` (inputs -> their
     band maximum) applied to ``BANDS_PER_PIECE`` output bands at a time (exact: a
     maximum of maxima)."""
-    positions = inputs.shape[2] - width + 1
+    positions = inputs.shape[axis] - width + 1
     pieces = -(-positions // BANDS_PER_PIECE)
     bounds = np.linspace(0, positions, pieces + 1).round().astype(int)
-    return functools.reduce(tf.maximum, [band_max(inputs[:, :, start:stop + width - 1])
-                                         for start, stop in zip(bounds[:-1], bounds[1:])])
+    before = (slice(None),) * axis
+    return functools.reduce(tf.maximum, [
+        band_max(inputs[before + (slice(start, stop + width - 1),)])
+        for start, stop in zip(bounds[:-1], bounds[1:])])
 
 
 class ClipNetwork:
@@ -126,7 +127,10 @@ class ClipNetwork:
 
     @staticmethod
     def _temporal(conv, norm, patches):
-        """One temporal branch, ``[patches, length, 51]``, per patch."""
-        signs = norm_signs(norm)
-        return signed_band_max(conv, norm, band_max_in_pieces(
-            lambda bands: conv.band_max(bands, signs), patches, 1))
+        """One temporal branch, ``[patches, length, 51]``, per patch: the windows and
+        the band of taps built once, the products and maxima a few bands at a time."""
+        band = conv.band(norm_signs(norm))
+        maxima = band_max_in_pieces(
+            lambda windows: tf.reduce_max(conv.products(windows, band), axis=1),
+            conv.windows(patches), 1, axis=1)
+        return signed_band_max(conv, norm, maxima[:, :tf.shape(patches)[1]])
