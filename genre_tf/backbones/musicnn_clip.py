@@ -1,13 +1,13 @@
 """musicnn's front end computed once per clip rather than once per patch.
 
 At the 1.5 s hop of ``musicnn.flags`` adjacent 3 s patches share half their frames, and
-the timbral convolutions (7 frames by 38 or 67 bands, 204 filters each: two thirds of the
+the timbral convolutions (7 frames by 38 or 67 bands, 204 filters each: most of the
 network's multiply-adds) see the same 7 frames wherever a frame lies more than 3 frames
 from a patch edge. ``ClipNetwork`` runs them once over the clip's whole spectrogram and
 cuts the result into patches; only the 3 frames at each end of a patch, where the
 patch's zero padding enters, are computed per patch. The temporal convolutions (32-128
 frames of "same" padding: most output frames touch a patch edge) stay per patch; the
-mid end and top run per patch on the assembled front-end features (``musicnn.back_end``).
+mid end and top run per patch on the assembled front-end features (``back_end``).
 
 Each front-end branch is ``max over bands of batch_norm(relu(conv + bias))``; it is
 reduced as ``signed_band_max``: the one band maximum of the convolution with each filter
@@ -110,10 +110,15 @@ class ClipNetwork:
         edge = TIMBRAL_EDGE_FRAMES
         kernel = conv.kernel * norm_signs(norm)
 
+        def piece_max(bands):
+            # The static band and channel counts, which the TFLite converter loses
+            # through the slices (it then runs the convolution through Flex).
+            bands = tf.reshape(bands, [-1, tf.shape(bands)[1], bands.shape[2], 1])
+            return tf.reduce_max(tf.nn.conv2d(bands, kernel, 1, "VALID"), axis=2)
+
         def band_max(frames):  # [b, t + 2 * edge, 96, 1] -> [b, t, 204]
-            return signed_band_max(conv, norm, band_max_in_pieces(
-                lambda bands: tf.reduce_max(tf.nn.conv2d(bands, kernel, 1, "VALID"), axis=2),
-                frames, kernel.shape[1]))
+            return signed_band_max(conv, norm, band_max_in_pieces(piece_max, frames,
+                                                                  kernel.shape[1]))
 
         padding = [[0, 0], [edge, edge], [0, 0], [0, 0]]
         inner = tf.signal.frame(band_max(tf.pad(clip, padding)), length, self.hop_frames,
