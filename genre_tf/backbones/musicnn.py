@@ -7,7 +7,8 @@ is TF1 graph code. ``build_musicnn`` reproduces the published architecture layer
 max-pooled over frequency; a dense-residual mid end of 7-frame convolutions; temporal
 max and mean pooling; dense 200 -> tags), with layer names equal to the checkpoint's
 variable scopes, so ``load_checkpoint`` is a name-for-name copy. Its input, log-compressed
-mel patches, is computed in TF ops (``log_mel_patches``).
+mel patches, is computed in TF ops (``musicnn_input``); ``musicnn_clip`` runs the
+network on a whole clip's spectrogram, its front end once per clip.
 
 The tests run the original TF1 graph on the same audio and compare taggrams.
 """
@@ -18,8 +19,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from genre_tf.backbones import musicnn_clip, musicnn_input
 from genre_tf.backbones import musicnn_params as P
-from genre_tf.features import spectral
 
 # Checkpoints in the musicnn wheel, with their tag vocabularies' sizes.
 MODELS = {"MSD_musicnn": 50, "MTT_musicnn": 50}
@@ -49,25 +50,6 @@ def checkpoint_dir(model):
     return folder
 
 
-def log_mel_patches(waveform, hop_frames=P.PATCH_FRAMES):
-    """16 kHz mono waveform -> musicnn input patches ``[n, frames, 96]``.
-
-    ``log10(10000 * mel + 1)`` of librosa's mel power spectrogram (cast to float16 first,
-    as musicnn does), cut into 187-frame patches every ``hop_frames`` frames. Input
-    shorter than one patch gives one patch of its real length (at least
-    ``MIN_PATCH_FRAMES`` for the caller to fill): musicnn pools over time, so a 2.5 s
-    snippet is better described by its own frames than by a patch a sixth silent.
-    """
-    mel = spectral.compute_mel(waveform, P.SAMPLE_RATE, P.N_FFT, P.HOP_LENGTH, P.N_MELS)
-    mel = tf.cast(tf.cast(mel, tf.float16), tf.float32)
-    log_mel = tf.math.log(P.LOG_SCALE * mel + 1.0) / tf.math.log(10.0)
-    # A patch length of min(frames, 187) gives one real-length patch for short input
-    # and 187-frame patches otherwise, without a tf.cond: TFLite loses the shapes
-    # through a cond and falls back to Flex for the convolutions behind it.
-    length = tf.minimum(tf.shape(log_mel)[-2], P.PATCH_FRAMES)
-    return tf.signal.frame(log_mel, length, hop_frames, axis=-2)
-
-
 def _batch_norm(index):
     name = "batch_normalization" + (f"_{index}" if index else "")
     return layers.BatchNormalization(epsilon=P.BN_EPSILON, name=name)
@@ -80,29 +62,59 @@ def _conv(index, filters, kernel, padding, conv_class=layers.Conv2D):
 
 class TemporalConv(layers.Conv2D):
     """A ``(length, 1)`` "same" convolution along time of a one-channel input
-    ``[batch, frames, bands, 1]``, computed as one matrix product with the banded
-    (Toeplitz) ``[frames, frames * filters]`` matrix of its taps.
+    ``[batch, frames, bands, 1]``, computed as matrix products with a banded (Toeplitz)
+    matrix of its taps.
 
     Why: the direct convolution of a single input channel with a 32-128-tap kernel runs
-    far below the CPU's matrix-product speed; the banded product does 1.5-6x the
-    multiply-adds (the zeros of the band) in a third of the CPU time for musicnn's three
-    temporal filters. The sums are the same, in another order (float rounding only).
-    Weights, names and output are a ``Conv2D``'s: the checkpoint loads unchanged.
+    far below the CPU's matrix-product speed. The output is cut into blocks of
+    ``block_frames`` frames; each block is one row of the product of the block's input
+    window (``block_frames + length - 1`` frames, zero beyond the input's ends) with the
+    ``[window, block_frames * filters]`` band of taps, which does only
+    ``(block_frames + length - 1) / length`` times the multiply-adds of the direct
+    convolution (one band over all 187 frames did 1.5-6x). The sums are the same, in
+    another order (float rounding only). Weights, names and output are a ``Conv2D``'s:
+    the checkpoint loads unchanged.
     """
 
-    def call(self, inputs):
-        length, filters = self.kernel_size[0], self.filters
-        frames, bands = tf.shape(inputs)[1], inputs.shape[2]
-        taps = tf.concat([self.kernel[:, 0, 0, :], tf.zeros([1, filters])], 0)
-        # Output frame t reads input frame t + tap - before ("same" padding); taps
-        # outside [0, length) read the zero row `length`.
-        before = (length - 1) // 2
-        tap = tf.range(frames)[:, None] - tf.range(frames)[None, :] + before
+    @property
+    def block_frames(self):
+        """A quarter of the taps, at least 16: fewer multiply-adds for smaller blocks,
+        fewer and larger products for larger ones (32/16/16 for musicnn's 128/64/32
+        taps were the fastest on 2 cores, 17 s clips)."""
+        return max(16, self.kernel_size[0] // 4)
+
+    def windows(self, inputs):
+        """``[batch, frames, bands]`` -> ``[batch, bands, blocks, window]``: the input
+        frames each block of ``block_frames`` output frames reads, zero beyond the
+        input's ends ("same" padding; the last block may run past the last frame)."""
+        length, block = self.kernel_size[0], self.block_frames
+        frames = tf.shape(inputs)[1]
+        blocks = (frames + block - 1) // block
+        before = (length - 1) // 2  # output t reads t - before + tap
+        columns = tf.pad(tf.transpose(inputs, [0, 2, 1]),
+                         [[0, 0], [0, 0], [before, blocks * block + length - 1 - before
+                                           - frames]])
+        return tf.signal.frame(columns, block + length - 1, block, axis=2)
+
+    def band(self, signs=1.0):
+        """``[window, block_frames * filters]``: window row i feeds output j of the
+        block through tap ``i - j``, each filter's taps times ``signs``."""
+        length, filters, block = self.kernel_size[0], self.filters, self.block_frames
+        taps = tf.concat([self.kernel[:, 0, 0, :] * signs, tf.zeros([1, filters])], 0)
+        tap = tf.range(block + length - 1)[:, None] - tf.range(block)[None, :]
         band = tf.gather(taps, tf.where((tap >= 0) & (tap < length), tap, length))
-        columns = tf.reshape(tf.transpose(inputs[..., 0], [0, 2, 1]), [-1, frames])
-        outputs = tf.matmul(columns, tf.reshape(band, [frames, frames * filters]))
-        outputs = tf.transpose(tf.reshape(outputs, [-1, bands, frames, filters]),
-                               [0, 2, 1, 3])
+        return tf.reshape(band, [block + length - 1, block * filters])
+
+    def products(self, windows, band):
+        """``windows`` (of some bands) times ``band``: the convolution without bias
+        or activation, ``[batch, bands, blocks * block_frames, filters]``."""
+        shape = tf.shape(windows)
+        outputs = tf.matmul(tf.reshape(windows, [-1, shape[3]]), band)
+        return tf.reshape(outputs, [shape[0], shape[1], -1, self.filters])
+
+    def call(self, inputs):
+        outputs = self.products(self.windows(inputs[..., 0]), self.band())
+        outputs = tf.transpose(outputs, [0, 2, 1, 3])[:, :tf.shape(inputs)[1]]
         return self.activation(tf.nn.bias_add(outputs, self.bias))
 
 
@@ -145,7 +157,8 @@ def build_musicnn(n_tags=50, n_frames=None, num_filt_midend=64,
     for index, length in ((2, 128), (3, 64), (4, 32)):  # temporal
         y = _conv(index, 51, (length, 1), "same", TemporalConv)(x)
         front.append(band_max_of_batch_norm(_batch_norm(index + 1), y))
-    front_features = ops.concatenate(front, axis=2)  # [b, t, 561]
+    # Named: the mid end onwards is also a model of its own (``musicnn_clip.back_end``).
+    front_features = layers.Concatenate(axis=2, name="front_features")(front)  # [b, t, 561]
 
     mid = [ops.expand_dims(front_features, -1)]  # [b, t, 561, 1]
     previous = None
@@ -262,30 +275,31 @@ class MusicnnBackbone(keras.layers.Layer):
         self.trainable = False
         self.dim = EMBEDDING_LAYERS[layer]
         self.built = True  # its weights live in `network`, built above
-        # The network as one function of patches, traced once per process: every
+        # The network on a clip's spectrogram (its front end once per clip, the rest per
+        # patch: ``musicnn_clip``) as one function, traced once per process: every
         # tf.data pass and export that calls the layer then calls this graph instead of
         # tracing the Keras network into its own (seconds per trace).
         self.traces = 0
-        self.outputs_of_patches = tf.function(
-            self._outputs_of_patches, autograph=False,
-            input_signature=[tf.TensorSpec([None, None, P.N_MELS], tf.float32)])
+        self.clip_network = musicnn_clip.ClipNetwork(self.network, self.hop_frames)
+        self.outputs_of_log_mel = tf.function(
+            self._outputs_of_log_mel, autograph=False,
+            input_signature=[tf.TensorSpec([None, P.N_MELS], tf.float32)])
 
-    def _outputs_of_patches(self, patches):
+    def _outputs_of_log_mel(self, spectrogram):
         self.traces += 1  # Python: counts traces, not calls
-        return self.network(patches, training=False)
+        return self.clip_network(spectrogram)
 
-    def embed_patches(self, patches):
-        """Log-mel patches ``[n, frames, 96]`` (``log_mel_patches``) -> ``[n, dim]``."""
-        return self.outputs_of_patches(patches)[self.layer_name]
+    def outputs(self, waveform):
+        """The network's outputs (``build_musicnn``) for the waveform's patches."""
+        return self.outputs_of_log_mel(musicnn_input.log_mel(waveform))
 
     def call(self, waveform):
         """``[samples >= MIN_SAMPLES]`` -> ``[patches, dim]``."""
-        return self.embed_patches(log_mel_patches(waveform, self.hop_frames))
+        return self.outputs(waveform)[self.layer_name]
 
     def taggram(self, waveform):
         """Tag probabilities per patch, ``[patches, 50]`` (for checking the port)."""
-        return self.outputs_of_patches(log_mel_patches(waveform, self.hop_frames))[
-            "taggram"]
+        return self.outputs(waveform)["taggram"]
 
     def get_config(self):
         return {**super().get_config(), "model": self.model_name, "layer": self.layer_name,
