@@ -17,6 +17,9 @@ cheap reductions have thinned them out:
 
 With ``chunk ~ sqrt(width / count)`` about ``2 sqrt(width * count)`` values reach top_k
 instead of ``width`` (242 instead of 860 for the top band at n_fft 4096).
+
+Counts of one and two (the low bands, and the two top bands at n_fft 512) need no
+top_k: a maximum, or the maximum and the largest value below it.
 """
 
 import functools
@@ -38,9 +41,25 @@ def chunking(width, count):
 def _pieces(width, count):
     """Sizes of the parts of ``width`` values: the grouped ones and any left over."""
     chunk, n_chunks = chunking(width, count)
-    if count == 1 or n_chunks == width or chunk * n_chunks == width:
+    if count <= 2 or n_chunks == width or chunk * n_chunks == width:
         return (width,)
     return (chunk * n_chunks, width - chunk * n_chunks)
+
+
+def _mean_of_two_largest(values):
+    """Mean of the two largest of ``values [..., width]`` along the last axis, ``[...]``.
+
+    The largest, then the largest below it, or the largest again if it occurs twice:
+    three reductions and two element-wise passes, exact with ties, and 35-45% less CPU
+    than top_k on the grouped values for the narrow bands where contrast takes two
+    (rows of 74-109 values: per-row top_k calls cost more than the passes).
+    """
+    largest = tf.reduce_max(values, axis=-1, keepdims=True)
+    below = tf.reduce_max(tf.where(values < largest, values, -np.inf), axis=-1,
+                          keepdims=True)
+    repeated = tf.reduce_sum(tf.cast(tf.equal(values, largest), tf.float32), axis=-1,
+                             keepdims=True) > 1.0
+    return ((largest + tf.where(repeated, largest, below)) / 2.0)[..., 0]
 
 
 def _extreme_mean(parts, count, largest):
@@ -52,6 +71,8 @@ def _extreme_mean(parts, count, largest):
     if count == 1:
         return (tf.reduce_max(parts[0], axis=-1) if largest
                 else tf.reduce_min(parts[0], axis=-1))
+    if count == 2:
+        return sign * _mean_of_two_largest(sign * parts[0])
     chunk, n_chunks = chunking(width, count)
     if n_chunks == width:  # groups of one: plain top_k
         return sign * tf.reduce_mean(tf.math.top_k(sign * parts[0], count,

@@ -23,6 +23,14 @@ class ExtremeMeansTest(tf.test.TestCase):
                 self.assertAllClose(extremes.mean_of_smallest(values, count),
                                     ordered[..., :count].mean(-1), rtol=1e-6)
 
+    def test_two_extremes_with_the_extreme_repeated_or_not(self):
+        values = np.array([[3.0, 9.0, 1.0, 9.0, 2.0],    # largest twice: 9 + 9
+                           [3.0, 9.0, 1.0, 7.0, 1.0],    # 9 + 7; smallest twice: 1 + 1
+                           [4.0, 4.0, 4.0, 4.0, 4.0]],   # all tie
+                          np.float32)
+        self.assertAllEqual(extremes.mean_of_largest(values, 2), [9.0, 8.0, 4.0])
+        self.assertAllEqual(extremes.mean_of_smallest(values, 2), [1.5, 1.0, 4.0])
+
     def test_chunking_thins_the_top_band_and_keeps_enough_groups(self):
         chunk, n_chunks = extremes.chunking(860, 17)
         self.assertEqual((chunk, n_chunks), (7, 122))
