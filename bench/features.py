@@ -10,14 +10,17 @@ reads each file with ``librosa.load`` and computes the features
 (``genre_tf.features.librosa_reference``) two ways: sharing one STFT per window size
 through ``S=`` (the fast way), and calling each feature on the waveform (the way most
 feature-extraction scripts are written), each in one process, and the fast way spread
-over every core with joblib. Prints clips/s for each and the ratios, then where the time
-of one clip goes: each stage of the feature graph as its own ``tf.function`` on the
+over every core with joblib. Prints clips/s for each and the ratios, the CPU time per
+clip of the sides in this process (its ratio moves less with the machine's load than
+wall clock), then where the time of one clip goes: each stage of the feature graph as its own ``tf.function`` on the
 decoded clips, CPU milliseconds per clip (CPU time, not wall time, so that other load on
 the machine inflates it less), and the whole graph called per clip, next to the same
 graph inside ``Dataset.map``.
 """
 
+import functools
 import os
+import resource
 import time
 
 import common  # noqa: F401  (sets up TF logging and sys.path first)
@@ -48,11 +51,20 @@ def project_vectors(paths, config):
     """What extraction runs: files decoded in tf.data, the traced feature graph called
     per clip from one thread per core (``genre_tf.data.graph_calls``)."""
     dataset = pipeline.waveform_dataset(paths, config.sample_rate, config.min_samples)
+    return {int(i): v for v, i in graph_calls.map_in_threads(_per_clip_call(config),
+                                                             dataset)}
+
+
+@functools.lru_cache(maxsize=None)
+def _per_clip_call(config):
+    """The traced per-clip call, made once per config as extraction makes it once per
+    run, so the warm-up traces it and the timed run does not. (A new ``tf.function``
+    per timed run traced and optimised the whole inlined feature graph inside the
+    timing: ~3 s of CPU, ~150 ms per clip of a 20-clip run.)"""
     vector_fn = statistics.feature_vector_function(config)
-    compute = graph_calls.traced(lambda y, i: (vector_fn(y), i),
-                                 tf.TensorSpec([None], tf.float32),
-                                 tf.TensorSpec([], tf.int64))
-    return {int(i): v for v, i in graph_calls.map_in_threads(compute, dataset)}
+    return graph_calls.traced(lambda y, i: (vector_fn(y), i),
+                              tf.TensorSpec([None], tf.float32),
+                              tf.TensorSpec([], tf.int64))
 
 
 def librosa_vectors(paths, config, shared_stft=True):
@@ -116,6 +128,17 @@ def _one_feature(name, y, n_fft, power, config):
     return calls[name]()
 
 
+def _with_cpu(function, *args):
+    """(result, CPU milliseconds of this process, all its threads) of one call. Wall
+    clock ratios move with the machine's load (other processes take the cores for
+    seconds at a time); CPU time moves much less."""
+    started = resource.getrusage(resource.RUSAGE_SELF)
+    result = function(*args)
+    ended = resource.getrusage(resource.RUSAGE_SELF)
+    return result, 1000 * (ended.ru_utime + ended.ru_stime
+                           - started.ru_utime - started.ru_stime)
+
+
 def _cpu_ms_per_clip(function, inputs):
     """CPU milliseconds per call, after one untimed call that traces."""
     function(*inputs[0])
@@ -157,8 +180,14 @@ def print_stage_profile(paths, config):
         label = name if "tempo" in name or "every window" in name else f"{name} (all windows)"
         print(f"  {label:44s} {ms:7.1f}")
     vector_fn = statistics.feature_vector_function(config)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     whole = _cpu_ms_per_clip(vector_fn, [(y,) for y, _ in waves])
-    print(f"  {'whole vector, called per clip':44s} {whole:7.1f}")
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    kernel_ms = 1000 * (after.ru_stime - before.ru_stime) / (len(waves) + 1)
+    faults = (after.ru_minflt - before.ru_minflt) / (len(waves) + 1)
+    print(f"  {'whole vector, called per clip':44s} {whole:7.1f}  (kernel {kernel_ms:.1f} ms, "
+          f"{faults:.0f} page faults; TF_CPU_ALLOCATOR_USE_BFC="
+          f"{os.environ.get('TF_CPU_ALLOCATOR_USE_BFC', 'unset')})")
     started = time.process_time()
     map_vectors(paths, config)
     in_tf_data = 1000 * (time.process_time() - started) / len(paths)
@@ -174,9 +203,11 @@ def main(argv):
     librosa_vectors(paths[:1], config)
     n_jobs = os.cpu_count()
     librosa_parallel_vectors(paths[:n_jobs], config, n_jobs)  # start and warm the workers
-    ours, tf_seconds = common.timed(project_vectors, paths, config)
-    theirs, librosa_seconds = common.timed(librosa_vectors, paths, config)
-    naive, naive_seconds = common.timed(librosa_vectors, paths, config, False)
+    (ours, tf_seconds), tf_cpu = _with_cpu(common.timed, project_vectors, paths, config)
+    (theirs, librosa_seconds), librosa_cpu = _with_cpu(common.timed, librosa_vectors,
+                                                       paths, config)
+    (naive, naive_seconds), naive_cpu = _with_cpu(common.timed, librosa_vectors, paths,
+                                                  config, False)
     parallel, parallel_seconds = common.timed(librosa_parallel_vectors, paths, config,
                                               n_jobs)
     assert all(np.allclose(parallel[i], theirs[i], rtol=1e-5, atol=1e-5) for i in theirs)
@@ -202,6 +233,10 @@ def main(argv):
           f"{naive_seconds / tf_seconds:.2f}x")
     print(f"speed-up genre_tf / librosa (one STFT per window, {n_jobs} processes): "
           f"{parallel_seconds / tf_seconds:.2f}x")
+    print(f"CPU ms per clip (all threads of this process): genre_tf {tf_cpu / n:.0f}, "
+          f"librosa one STFT per window {librosa_cpu / n:.0f} "
+          f"({librosa_cpu / tf_cpu:.2f}x), each feature from y {naive_cpu / n:.0f} "
+          f"({naive_cpu / tf_cpu:.2f}x)")
     print(f"largest difference between the two vectors, relative to each column's "
           f"range: {worst:.2e}")
     print("where the time goes, CPU ms per clip:")
