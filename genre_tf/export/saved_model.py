@@ -78,6 +78,27 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
     return export_dir
 
 
+def write_signature(export_dir, name, function, input_signature, class_names):
+    """Writes one labelled endpoint as a bare SavedModel: its signature and the
+    variables it reads, nothing else.
+
+    For a converter's input (the TFLite export), which reads the signature's graph and
+    freezes its variables: ``export_saved_model``'s Keras ExportArchive walks every
+    tracked layer's objects for resources and serialises the layers (for musicnn ~1/3
+    of that write), none of which the converter reads.
+
+    Returns:
+      ``export_dir``.
+    """
+    endpoint = tf.function(_labelling(function, tf.constant(list(class_names))),
+                           input_signature=input_signature)
+    concrete = endpoint.get_concrete_function()
+    root = tf.Module()
+    root.endpoint_variables = list(concrete.variables)  # saved in its checkpoint
+    tf.saved_model.save(root, export_dir, signatures={name: concrete})
+    return export_dir
+
+
 def read_model_info(export_dir):
     """``model_info.json`` of an export (``sample_rate``, ``class_names``, settings)."""
     with open(os.path.join(export_dir, INFO_FILE)) as handle:
