@@ -26,8 +26,9 @@ def waveform_endpoints(frontend, model, policy):
 
     # A tf.function, so ``classify_windows`` calls the one trace of the front end and
     # head rather than tracing them again inside its map_fn (each trace of musicnn's
-    # front end is ~1.3 s of the export on 2 busy cores).
-    @tf.function(input_signature=waveform_signature)
+    # front end is ~1.3 s of the export on 2 busy cores). No autograph, as the
+    # export's own endpoints (``saved_model``).
+    @tf.function(input_signature=waveform_signature, autograph=False)
     def classify_waveform(waveform):
         """Mono float32 waveform -> mean example probabilities ``[1, classes]``."""
         examples = base.filled_examples(frontend, waveform, policy)
