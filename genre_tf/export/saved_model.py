@@ -9,11 +9,14 @@ Reload with ``reloaded = tf.saved_model.load(path)`` and keep ``reloaded`` in a 
 while calling ``reloaded.serve(...)``: its functions die with the object.
 """
 
+import contextlib
 import json
 import os
 
 import keras
 import tensorflow as tf
+# Private, for ``_as_saving``: no public API traces as the save will.
+from tensorflow.python.saved_model import save_context, save_options
 
 CLASS_NAMES_FILE = "class_names.txt"
 INFO_FILE = "model_info.json"
@@ -32,17 +35,28 @@ def _labelling(function, class_table):
     return endpoint
 
 
-def _traced(function, input_signature):
-    """``function`` as a tf.function traced once on ``input_signature``.
+@contextlib.contextmanager
+def _as_saving():
+    """Traces functions as ``tf.saved_model.save`` (default options) will look them up.
 
-    Why not ``add_endpoint(..., input_signature=...)``: a tf.function with an input
-    signature is traced again inside ``tf.saved_model.save`` (the save context is part
-    of its cache key), so every endpoint was traced twice, ~1.3 s each for musicnn's
-    front end. The archive takes a traced function as it is, and the save writes its
-    one concrete function; no autograph, as Keras' own endpoints.
+    A tf.function's cache key holds the save context (its variable policy), and the
+    save lists every function of the saved objects again inside its context: each
+    endpoint traced before the save was traced a second time within it, and so was
+    whatever it calls (musicnn's clip network: ~2.5 s of the export on 2 busy cores).
+    Traced in here, the save finds them traced. The save traces inside the same
+    context anyway, so the graphs written are the ones it wrote before.
     """
+    with save_context.save_context(save_options.SaveOptions()):
+        yield
+
+
+def _traced(function, input_signature):
+    """``function`` as a tf.function traced once on ``input_signature`` (``_as_saving``);
+    the archive takes a traced function as it is. No autograph, as Keras' own
+    endpoints."""
     traced = tf.function(function, autograph=False)
-    traced.get_concrete_function(*input_signature)
+    with _as_saving():
+        traced.get_concrete_function(*input_signature)
     return traced
 
 
@@ -105,7 +119,8 @@ def write_signature(export_dir, name, function, input_signature, class_names):
     """
     endpoint = tf.function(_labelling(function, tf.constant(list(class_names))),
                            input_signature=input_signature)
-    concrete = endpoint.get_concrete_function()
+    with _as_saving():  # what it calls was traced so for the export's SavedModel
+        concrete = endpoint.get_concrete_function()
     root = tf.Module()
     root.endpoint_variables = list(concrete.variables)  # saved in its checkpoint
     tf.saved_model.save(root, export_dir, signatures={name: concrete})
