@@ -103,11 +103,11 @@ def export_tflite(model, frontend, policy, class_names, output_path, quantizatio
     Returns:
       ``output_path``.
     """
-    endpoint = endpoints.waveform_endpoints(frontend, model, policy)[SIGNATURE]
+    function, signature = endpoints.waveform_endpoints(frontend, model, policy)[SIGNATURE]
     with tempfile.TemporaryDirectory(prefix="genre_tf_tflite_") as folder:
         with lite_ops.builtin_ops():
-            saved_model.export_saved_model(model, folder, class_names,
-                                           {SIGNATURE: endpoint}, frontend.trackables())
+            saved_model.write_signature(folder, SIGNATURE, function, signature,
+                                        class_names)
         blob = convert(folder, SIGNATURE, quantization)
     with open(output_path, "wb") as handle:
         handle.write(blob)

@@ -10,6 +10,7 @@ from the variables on every call, so assigning them is enough.
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -20,6 +21,15 @@ class Standardize(keras.layers.Normalization):
     def __init__(self, **kwargs):
         kwargs.pop("axis", None)  # a saved config carries it
         super().__init__(axis=-1, **kwargs)
+
+    def adapt(self, data):
+        """As ``Normalization.adapt``; a dataset of one batch (``head_sample`` of rows
+        held in memory) is adapted as that batch, without a dataset iterator: the same
+        mean and variance to the bit (Keras' running combination of one batch is that
+        batch's), ~12 of its ~35 ms (1600 rows of 753)."""
+        if isinstance(data, tf.data.Dataset) and int(data.cardinality()) == 1:
+            data = data.get_single_element()
+        super().adapt(data)
 
     def call(self, inputs):
         inputs = ops.cast(inputs, self.compute_dtype)
