@@ -127,8 +127,7 @@ def compute_zcr_and_rms(waveform, windows, threshold=1e-10):
     both = tf.stack([crossings, tf.square(waveform)], axis=-2)  # one block pass for both
     results = []
     for (length, hop), sums in zip(windows, centred_frame_sums(both, windows)):
-        # num: the TFLite trace's slices (export.lite_ops) leave this axis unknown.
-        crossing_sums, square_sums = tf.unstack(sums, num=2, axis=-2)
+        crossing_sums, square_sums = tf.unstack(sums, axis=-2)
         results.append((_rate(crossing_sums, crossings, length, hop),
                         _root_mean(square_sums, length)))
     return results
