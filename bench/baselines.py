@@ -290,6 +290,9 @@ def describe_run(name, run, examples, n_splits, first, baselines, use_valid):
     if not training.patience and training.refit:
         head_fit = (f"on {first['n_train_songs'] + first['n_valid_songs']} train+valid "
                     f"songs for {training.epochs} epochs (no early stopping)")
+    elif not training.patience:
+        head_fit = (f"on {first['n_train_songs']} train songs for {training.epochs} "
+                    f"epochs (no early stopping)")
     else:
         head_fit = (f"on {first['n_train_songs']} train songs, early stopping on "
                     f"{first['n_valid_songs']} valid songs"

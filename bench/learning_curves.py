@@ -63,12 +63,17 @@ def best_epoch_summary(history):
 
 
 def split_folders(run_dir):
-    """``(name, folder)`` of every split (then ``final``) in ``run_dir`` holding a
-    history, splits in numeric order."""
+    """``(name, folder, history path)`` of every split (then ``final``) in ``run_dir``
+    holding a history, splits in numeric order. A fit without early stopping under
+    ``--refit`` (``--patience=0``) has only its refit's history, in ``refit/``."""
     found = []
-    for path in glob.glob(os.path.join(run_dir, "*", "history.csv")):
-        folder = os.path.dirname(path)
-        found.append((os.path.basename(folder), folder))
+    for folder in sorted(glob.glob(os.path.join(run_dir, "*", ""))):
+        folder = os.path.dirname(folder)
+        for path in (os.path.join(folder, "history.csv"),
+                     os.path.join(folder, "refit", "history.csv")):
+            if os.path.exists(path):
+                found.append((os.path.basename(folder), folder, path))
+                break
 
     def order(item):
         name = item[0]
@@ -116,10 +121,9 @@ def summarise_run(run_dir):
     folders = split_folders(run_dir)
     if not folders:
         raise FileNotFoundError(f"{run_dir}: no split_*/history.csv; is it a run folder?")
-    histories = [(name, read_history(os.path.join(folder, "history.csv")))
-                 for name, folder in folders]
+    histories = [(name, read_history(path)) for name, _, path in folders]
     rows = []
-    for (name, folder), (_, history) in zip(folders, histories):
+    for (name, folder, _), (_, history) in zip(folders, histories):
         rows.append((name, {**best_epoch_summary(history),
                             "song_accuracy": song_accuracy(folder)}))
     return plot_curves(histories, os.path.join(run_dir, PNG_NAME)), rows

@@ -65,12 +65,15 @@ def import_tensorflow():
     graphs (a 30 s clip's STFT frames are megabytes, ~15 of them per window size) came
     from fresh pages of the system allocator, ~9000 page faults and 25-40 ms of kernel
     time per clip for the MLP's features, ~25% of their CPU (``bench/features.py``).
-    The pool keeps what it has allocated, so memory stays at its high-water mark.
+    The pool keeps what it has allocated, so memory stays at its high-water mark, and
+    TensorFlow caps it at ``TF_CPU_BFC_MEM_LIMIT_IN_MB`` (64 GB unless set): set
+    ``TF_CPU_ALLOCATOR_USE_BFC=false`` for the default allocator. It only takes effect
+    before TensorFlow's first import, so it is set only then.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
     with filtered_native_stderr():
         import tensorflow  # pylint: disable=import-outside-toplevel
     return tensorflow

@@ -85,6 +85,20 @@ class LearningCurvesTest(tf.test.TestCase):
                                             "0.350"])
         self.assertEqual(table[3].split()[-1], "-")
 
+    def test_a_refit_only_split_is_read_from_its_refit_folder(self):
+        """``--patience=0 --refit`` (musicnn.flags) fits once, in ``split_k/refit``."""
+        run_dir = tempfile.mkdtemp(prefix="refit_only_")
+        _write(os.path.join(run_dir, "split_0", "refit"),
+               [(0, 0.5, 1e-3, 1.5, "", ""), (1, 0.9, 1e-3, 0.4, "", "")])
+        with open(os.path.join(run_dir, "split_0", "result.json"), "w") as handle:
+            handle.write('{"mean_probability": {"accuracy": 0.9}}')
+        png, rows = _bench().summarise_run(run_dir)
+        self.assertEqual([name for name, _ in rows], ["split_0"])
+        self.assertEqual(rows[0][1]["epochs"], 2)
+        self.assertEqual(rows[0][1]["best_epoch"], 2)  # no validation: the last epoch
+        self.assertAllClose(rows[0][1]["song_accuracy"], 0.9)
+        self.assertTrue(os.path.exists(png))
+
     def test_folder_without_histories_is_refused(self):
         with self.assertRaisesRegex(FileNotFoundError, "no split_"):
             _bench().summarise_run(tempfile.mkdtemp(prefix="empty_"))

@@ -21,6 +21,7 @@ from keras import layers
 
 from genre_tf.backbones import musicnn_clip, musicnn_input
 from genre_tf.backbones import musicnn_params as P
+from genre_tf.features import dft
 
 # Checkpoints in the musicnn wheel, with their tag vocabularies' sizes.
 MODELS = {"MSD_musicnn": 50, "MTT_musicnn": 50}
@@ -278,16 +279,26 @@ class MusicnnBackbone(keras.layers.Layer):
         # The network on a clip's spectrogram (its front end once per clip, the rest per
         # patch: ``musicnn_clip``) as one function, traced once per process: every
         # tf.data pass and export that calls the layer then calls this graph instead of
-        # tracing the Keras network into its own (seconds per trace).
+        # tracing the Keras network into its own (seconds per trace). One function per
+        # tracing mode: the TFLite export's (``dft.builtin_ops``) slices and frames
+        # differently, and a tf.function's cache does not know the mode, so the TFLite
+        # file would get the SavedModel's trace (slow STRIDED_SLICE, gathers).
         self.traces = 0
         self.clip_network = musicnn_clip.ClipNetwork(self.network, self.hop_frames)
-        self.outputs_of_log_mel = tf.function(
-            self._outputs_of_log_mel, autograph=False,
-            input_signature=[tf.TensorSpec([None, P.N_MELS], tf.float32)])
+        self._clip_functions = {}
 
     def _outputs_of_log_mel(self, spectrogram):
         self.traces += 1  # Python: counts traces, not calls
         return self.clip_network(spectrogram)
+
+    def outputs_of_log_mel(self, spectrogram):
+        """The network's outputs for a clip's log-mel spectrogram ``[frames, 96]``."""
+        mode = "builtin_ops" if dft.builtin_ops_active() else "tensorflow"  # str: saved
+        if mode not in self._clip_functions:
+            self._clip_functions[mode] = tf.function(
+                self._outputs_of_log_mel, autograph=False,
+                input_signature=[tf.TensorSpec([None, P.N_MELS], tf.float32)])
+        return self._clip_functions[mode](spectrogram)
 
     def outputs(self, waveform):
         """The network's outputs (``build_musicnn``) for the waveform's patches."""

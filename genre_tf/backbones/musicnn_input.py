@@ -31,10 +31,3 @@ def patch_frames(frames):
     """
     return tf.minimum(frames, P.PATCH_FRAMES)
 
-
-def log_mel_patches(waveform, hop_frames=P.PATCH_FRAMES):
-    """16 kHz mono waveform -> musicnn input patches ``[n, frames, 96]``: ``log_mel`` cut
-    into 187-frame patches (``patch_frames``) every ``hop_frames`` frames."""
-    spectrogram = log_mel(waveform)
-    length = patch_frames(tf.shape(spectrogram)[-2])
-    return tf.signal.frame(spectrogram, length, hop_frames, axis=-2)

@@ -25,7 +25,10 @@ Four things in the front ends' graphs have no TFLite builtin, or a slow one (fou
 
 Only the TFLite export enters ``builtin_ops``; training and the SavedModel trace the
 graph as before. The replacements check ``dft.builtin_ops_active()`` (per thread), so
-another thread tracing at the same time gets TensorFlow's own ops.
+another thread tracing at the same time gets TensorFlow's own ops. A tf.function's
+trace cache does not know the mode: a front end's inner tf.function must be one per
+mode (``statistics.feature_vector_function``, ``MusicnnBackbone.outputs_of_log_mel``),
+or the TFLite export reuses the trace made for the SavedModel.
 """
 
 import contextlib

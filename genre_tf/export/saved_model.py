@@ -20,8 +20,10 @@ import os
 
 import keras
 import tensorflow as tf
-# Private, for ``_as_saving``: no public API traces as the save will.
-from tensorflow.python.saved_model import save_context, save_options
+try:  # Private, for ``_as_saving``: no public API traces as the save will.
+    from tensorflow.python.saved_model import save_context, save_options
+except ImportError:  # moved in another TensorFlow: exports trace twice, nothing else
+    save_context = save_options = None
 
 CLASS_NAMES_FILE = "class_names.txt"
 INFO_FILE = "model_info.json"
@@ -51,16 +53,21 @@ def _as_saving():
     Traced in here, the save finds them traced. The save traces inside the same
     context anyway, so the graphs written are the ones it wrote before.
     """
+    if save_context is None:
+        yield
+        return
     with save_context.save_context(save_options.SaveOptions()):
         yield
 
 
 def _traced(function, input_signature):
-    """``function`` as a tf.function traced once on ``input_signature`` (``_as_saving``),
-    and that trace; no autograph, as Keras' ExportArchive traced endpoints."""
-    traced = tf.function(function, autograph=False)
+    """``function`` as a tf.function of ``input_signature``, traced once (``_as_saving``),
+    and that trace; no autograph, as Keras' ExportArchive traced endpoints. The
+    signature stays on the function, so the reloaded one converts what it is given
+    (a float64 NumPy array, a list) to it, as ExportArchive's did."""
+    traced = tf.function(function, input_signature=input_signature, autograph=False)
     with _as_saving():
-        concrete = traced.get_concrete_function(*input_signature)
+        concrete = traced.get_concrete_function()
     return traced, concrete
 
 
@@ -107,10 +114,7 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
     layers = [model] + [t for t in trackables if isinstance(t, keras.layers.Layer)]
     for kind in ("variables", "trainable_variables", "non_trainable_variables"):
         setattr(root, kind, _unique(v for layer in layers for v in getattr(layer, kind)))
-    for position, trackable in enumerate(trackables):
-        module = getattr(trackable, "module", None)
-        if module is not None:
-            setattr(root, f"backbone_module_{position}", module)
+    _attach_modules(root, trackables)
     if tf.io.gfile.exists(export_dir):
         tf.io.gfile.rmtree(export_dir)
     tf.saved_model.save(root, export_dir, signatures=signatures)
@@ -121,15 +125,26 @@ def export_saved_model(model, export_dir, class_names, extra_endpoints=None,
     return export_dir
 
 
-def write_signature(export_dir, name, function, input_signature, class_names):
-    """Writes one labelled endpoint as a bare SavedModel: its signature and the
-    variables it reads, nothing else.
+def _attach_modules(root, trackables):
+    """TF-Hub modules (a trackable's ``module``) as attributes of ``root``: saved with
+    their own objects (resources a signature alone would leave untracked)."""
+    for position, trackable in enumerate(trackables):
+        module = getattr(trackable, "module", None)
+        if module is not None:
+            setattr(root, f"backbone_module_{position}", module)
+
+
+def write_signature(export_dir, name, function, input_signature, class_names,
+                    trackables=()):
+    """Writes one labelled endpoint as a bare SavedModel: its signature, the variables
+    it reads and the TF-Hub modules of ``trackables``, nothing else.
 
     For a converter's input (the TFLite export), which reads the signature's graph and
     freezes its variables: no endpoint functions of the object, no layer variables
-    the signature does not read. What the function calls is traced as the export's
-    SavedModel traced it (``_as_saving``), so a front end's inner tf.functions (musicnn's
-    clip network) are reused, not traced again.
+    the signature does not read. What the function calls is traced as a save looks it
+    up (``_as_saving``), so inner tf.functions already traced in the same mode are
+    reused, not traced again (musicnn keeps one clip network per mode: the TFLite
+    trace's own).
 
     Returns:
       ``export_dir``.
@@ -138,6 +153,7 @@ def write_signature(export_dir, name, function, input_signature, class_names):
                           input_signature)
     root = tf.__internal__.tracking.AutoTrackable()
     root.endpoint_variables = list(concrete.variables)  # saved in its checkpoint
+    _attach_modules(root, trackables)
     tf.saved_model.save(root, export_dir, signatures={name: concrete})
     return export_dir
 

@@ -107,7 +107,7 @@ def export_tflite(model, frontend, policy, class_names, output_path, quantizatio
     with tempfile.TemporaryDirectory(prefix="genre_tf_tflite_") as folder:
         with lite_ops.builtin_ops():
             saved_model.write_signature(folder, SIGNATURE, function, signature,
-                                        class_names)
+                                        class_names, frontend.trackables())
         blob = convert(folder, SIGNATURE, quantization)
     with open(output_path, "wb") as handle:
         handle.write(blob)

@@ -55,8 +55,10 @@ class TrainConfig:
         callbacks, validation) several: K passes a call divide that by K. Validation,
         early stopping, backups, history rows and logged lines then come every K
         passes; ``epochs``, ``patience`` and ``lr_decay_every`` count passes and are
-        rounded up to whole calls. Without early stopping the weights are those of
-        K=1 (the same steps on the same batches).
+        rounded up to whole calls. Without early stopping, and with ``epochs`` and
+        ``lr_decay_every`` multiples of K, the weights are those of K=1 (the same
+        steps on the same batches). ``history.csv`` and TensorBoard count Keras
+        epochs (calls); logged lines and ``chosen_epochs`` count passes.
     """
     learning_rate: float = 1e-4
     epochs: int = 300

@@ -221,6 +221,32 @@ class MusicnnPortTest(tf.test.TestCase):
         self.assertEqual(backbone(tf.constant(short)).shape, (1, 753))  # real length
         self.assertEqual(backbone.traces, 1)
 
+    def test_tflite_tracing_gets_its_own_trace(self):
+        """Under ``builtin_ops`` (the TFLite export) the clip network is traced again, with
+        TFLite's slices (``lite_ops``: Slice ops, which TensorFlow's own indexing never
+        writes), and the TensorFlow trace is kept for everything else."""
+        from genre_tf.export import lite_ops
+        backbone = musicnn.MusicnnBackbone("MSD_musicnn", layer="max_pool",
+                                           frame_hop_seconds=1.5)
+        waveform = tf.constant(fixtures.music_like(4.0, sr=16000, seed=3), tf.float32)
+        expected = backbone(waveform)
+        spec = tf.TensorSpec([None], tf.float32)
+        traced = tf.function(backbone, input_signature=[spec]).get_concrete_function()
+        with lite_ops.builtin_ops():
+            lite = tf.function(backbone, input_signature=[spec]).get_concrete_function()
+        self.assertEqual(backbone.traces, 2)
+        self.assertAllClose(lite(waveform), expected, rtol=1e-4, atol=1e-4)  # FFT paths
+        self.assertAllClose(backbone(waveform), expected, atol=0)
+        self.assertEqual(backbone.traces, 2)
+
+        def op_types(graph):
+            types = [op.type for op in graph.get_operations()]
+            for function in graph._functions.values():
+                types += op_types(function.graph) if hasattr(function, "graph") else []
+            return types
+        self.assertEqual(op_types(traced.graph).count("Slice"), 0)
+        self.assertGreater(op_types(lite.graph).count("Slice"), 10)
+
     def test_layers_and_patch_framing(self):
         backbone = musicnn.MusicnnBackbone("MTT_musicnn", layer="penultimate",
                                            frame_hop_seconds=1.0)

@@ -63,9 +63,15 @@ class SavedModelTracingTest(tf.test.TestCase):
         self.assertAllClose(answer["probabilities"][0], self.expected, atol=1e-6)
         self.assertEqual(answer["class_name"].numpy()[0].decode(),
                          CLASSES[int(np.argmax(self.expected))])
-        # The object's function answers as the signature does.
-        self.assertAllClose(reloaded.classify_waveform(tf.constant(self.waveform))[
-            "probabilities"], answer["probabilities"])
+        # The object's function answers as the signature does, and takes what its
+        # signature can be made of: float64 NumPy, a list (as ExportArchive's did).
+        for given in (tf.constant(self.waveform), self.waveform.astype(np.float64),
+                      self.waveform.tolist()):
+            self.assertAllClose(reloaded.classify_waveform(given)["probabilities"],
+                                answer["probabilities"])
+        features = np.ones((2, FEATURES))  # float64
+        self.assertAllClose(reloaded.serve(features)["probabilities"],
+                            self.model(features.astype(np.float32)))
 
     def test_signature_alone_reuses_the_export_traces(self):
         folder = os.path.join(self.get_temp_dir(), "bare")
