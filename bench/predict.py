@@ -8,7 +8,8 @@ depend on the weights; the head's standardisation is adapted to a few clips so i
 answers are not saturated), exports it as the trainer does (SavedModel with
 ``classify_waveform``; ``model.tflite`` traced for builtin ops; its float16 twin), then
 times ``classify_waveform`` on the first of ``--clips`` songs of ``--data_dir`` (30 s at
-the system's rate; synthetic 30 s clips when the folder is absent):
+the system's rate, tiled where the file is shorter: gtzan_mini's clips are 15-20 s;
+synthetic 30 s clips when the folder is absent):
 
 - SavedModel, ``tf.lite.Interpreter`` and, in a subprocess that imports no TensorFlow,
   the edge runtime ``ai-edge-litert`` (``requirements-bench.txt``; "n/a" when it is
@@ -70,10 +71,10 @@ def _cnn_plus():  # cnn_plus.flags: 2.95 s mel crops every 1.5 s, each votes
                           classifier="time_pool"))
 
 
-def _musicnn():  # musicnn.flags
-    config = backbones.BackboneConfig("MSD_musicnn", layer="max_pool",
+def _musicnn():  # musicnn.flags: the pooled layer, a linear head
+    config = backbones.BackboneConfig("MSD_musicnn", layer="pooled",
                                       frame_hop_seconds=1.5)
-    return embedding.EmbeddingFrontEnd(config), heads.DenseHead(hidden_units=(256,))
+    return embedding.EmbeddingFrontEnd(config), heads.DenseHead(hidden_units=())
 
 
 # Name -> () -> (front end, head config).
@@ -115,7 +116,8 @@ def _median_ms(call, repeats):
 
 def _songs(sample_rate):
     """``{name: 30 s waveform}`` of ``--clips`` songs of --data_dir at
-    ``sample_rate`` (spread over the genres), else of synthetic clips."""
+    ``sample_rate`` (spread over the genres; a shorter file repeated), else of
+    synthetic clips."""
     try:
         paths = common.sample_paths()
     except (OSError, ValueError):
@@ -124,8 +126,9 @@ def _songs(sample_rate):
         return {f"synthetic_{seed}": fixtures.music_like(SONG_SECONDS, sr=sample_rate,
                                                          seed=seed)
                 for seed in range(4)}
-    return {os.path.basename(path): np.asarray(
-        decode.read_waveform(path, sample_rate)[:SONG_SECONDS * sample_rate], np.float32)
+    return {os.path.basename(path): np.resize(  # tiled to 30 s, or cut
+        decode.read_waveform(path, sample_rate), SONG_SECONDS * sample_rate).astype(
+            np.float32)
         for path in paths}
 
 

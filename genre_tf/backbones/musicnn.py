@@ -280,9 +280,9 @@ class MusicnnBackbone(keras.layers.Layer):
         # patch: ``musicnn_clip``) as one function, traced once per process: every
         # tf.data pass and export that calls the layer then calls this graph instead of
         # tracing the Keras network into its own (seconds per trace). One function per
-        # tracing mode: the TFLite export's (``dft.builtin_ops``) slices and frames
-        # differently, and a tf.function's cache does not know the mode, so the TFLite
-        # file would get the SavedModel's trace (slow STRIDED_SLICE, gathers).
+        # tracing mode (``dft.tracing_mode``): the TFLite export's slices and frames
+        # differently; with one function for both, the TFLite file would get the
+        # SavedModel's trace (slow STRIDED_SLICE, gathers).
         self.traces = 0
         self.clip_network = musicnn_clip.ClipNetwork(self.network, self.hop_frames)
         self._clip_functions = {}
@@ -293,7 +293,7 @@ class MusicnnBackbone(keras.layers.Layer):
 
     def outputs_of_log_mel(self, spectrogram):
         """The network's outputs for a clip's log-mel spectrogram ``[frames, 96]``."""
-        mode = "builtin_ops" if dft.builtin_ops_active() else "tensorflow"  # str: saved
+        mode = dft.tracing_mode()
         if mode not in self._clip_functions:
             self._clip_functions[mode] = tf.function(
                 self._outputs_of_log_mel, autograph=False,

@@ -264,13 +264,12 @@ class StoredExamples(examples.ExampleSet):
         held = self._held_rows()
         columns = (None if held is None else
                    self._held_columns(held, np.asarray(songs), [segment]))
+        group = ((lambda song, part: song) if segment == SONG
+                 else self.excerpt_group)  # held arrays or streamed tensors
         if columns is not None:  # in store order, as _dataset gives them
             x, label, song, part = columns
-            group = song if segment == SONG else self.excerpt_group(song, part)
-            return examples.ordered_batches((x, label, group), batch_size).prefetch(
-                tf.data.AUTOTUNE)
-        group = ((lambda song, part: song) if segment == SONG
-                 else self.excerpt_group)
+            return examples.ordered_batches((x, label, group(song, part)),
+                                            batch_size).prefetch(tf.data.AUTOTUNE)
         data = self._dataset(songs, [segment]).map(
             lambda x, y, song, part: (x, y, group(song, part)))
         return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)

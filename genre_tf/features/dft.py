@@ -48,6 +48,16 @@ def builtin_ops_active():
     return getattr(_STATE, "active", False)
 
 
+def tracing_mode():
+    """``"builtin_ops"`` inside ``builtin_ops()``, else ``"tensorflow"``.
+
+    A ``tf.function``'s cache does not know the mode, so a function called both while
+    training (or in the SavedModel) and while the TFLite export traces must be one
+    ``tf.function`` per mode, keyed by this (a string: such a dict on a Keras layer is
+    saved with the SavedModel, and its keys must be strings)."""
+    return "builtin_ops" if builtin_ops_active() else "tensorflow"
+
+
 def is_power_of_two(n):
     """Whether TFLite's RFFT2D builtin takes a DFT of size ``n``."""
     return n > 0 and n & (n - 1) == 0

@@ -194,7 +194,7 @@ def feature_vector_function(config=FeatureConfig()):
     process that extracts or exports features.
     """
     def vector(waveform):
-        key = (config, dft.builtin_ops_active())
+        key = (config, dft.tracing_mode())
         if key not in _VECTOR_FUNCTIONS:
             _VECTOR_FUNCTIONS[key] = tf.function(
                 lambda waveform: compute_feature_vector(waveform, config),
