@@ -12,6 +12,8 @@ per split (history, TensorBoard logs, result.json) and saved_model/.
 runs one worker of several (README, "On many machines"); only the chief writes outputs.
 """
 
+import os
+
 from genre_tf import console
 
 console.import_tensorflow()  # first: keeps TF's C++ start-up noise out
@@ -19,11 +21,15 @@ console.import_tensorflow()  # first: keeps TF's C++ start-up noise out
 from absl import flags  # noqa: E402
 from absl import logging  # noqa: E402
 
-from genre_tf import cli  # noqa: E402
+from genre_tf import backbones, cli  # noqa: E402
 from genre_tf import flags as project_flags  # noqa: E402
 from genre_tf.training import distribute, experiment  # noqa: E402
 
 flags.adopt_module_key_flags(project_flags)
+
+
+RESUME_HINT = ("; rerun the same command to resume (finished splits are kept, the "
+               "interrupted one goes on from its last backup)")
 
 
 def main(argv):
@@ -46,7 +52,9 @@ def main(argv):
         print(f"{distribution.describe()}: done; the chief writes the results")
         return
     excerpt = result["excerpt_accuracy"]
-    print(f"{result['name']}: song-level accuracy {result['mean_accuracy']:.4f} "
+    # The run folder's name (the flag file's --run_name by default), not the system's:
+    # mlp.flags and mlp_plus.flags both run the mlp system.
+    print(f"{os.path.basename(os.path.normpath(run.output_dir))}: song-level accuracy {result['mean_accuracy']:.4f} "
           f"± {result['std_accuracy']:.4f} over {len(result['splits'])} splits "
           f"(majority vote {result['votes']['majority']['mean_accuracy']:.4f})"
           + (f"; excerpts {excerpt['mean']:.4f} ± {excerpt['std']:.4f}" if excerpt else "")
@@ -54,4 +62,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    console.run_command(main, configuration_errors=(ValueError, FileNotFoundError))
+    console.run_command(main, configuration_errors=(
+        ValueError, FileNotFoundError, backbones.BackboneUnavailableError),
+        interrupted_hint=RESUME_HINT)

@@ -25,7 +25,7 @@ import sys  # noqa: E402
 
 from absl import flags  # noqa: E402
 
-from genre_tf import cli, systems  # noqa: E402
+from genre_tf import backbones, cli, systems  # noqa: E402
 from genre_tf import flags as project_flags  # noqa: E402
 from genre_tf.data import splits  # noqa: E402
 from genre_tf.training import experiment, tuning, tuning_cluster  # noqa: E402
@@ -51,6 +51,9 @@ FLAGS = flags.FLAGS
 def tuning_config():
     return tuning.TuningConfig(FLAGS.tuner, FLAGS.max_trials, FLAGS.inner_folds,
                                FLAGS.hyperband_max_epochs, FLAGS.seed)
+
+
+RESUME_HINT = "; rerun the same command to resume (finished trials are kept)"
 
 
 def main(argv):
@@ -81,4 +84,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    console.run_command(main, configuration_errors=(ValueError, FileNotFoundError))
+    console.run_command(main, configuration_errors=(
+        ValueError, FileNotFoundError, backbones.BackboneUnavailableError),
+        interrupted_hint=RESUME_HINT)

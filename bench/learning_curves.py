@@ -33,12 +33,14 @@ CURVES = ("loss", "accuracy")
 
 def read_history(path):
     """{column: [value per epoch]} of a ``history.csv``, epochs in order. A fit resumed
-    from its backup may have written an epoch twice: the later row wins."""
+    from its backup may have written an epoch twice: the later row wins. Keras'
+    ``CSVLogger`` writes ``NA`` for a metric an epoch did not have (a refit's
+    validation columns): left out, as empty cells are."""
     by_epoch = {}
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
             by_epoch[int(row["epoch"])] = {k: float(v) for k, v in row.items()
-                                           if k != "epoch" and v not in ("", None)}
+                                           if k != "epoch" and v not in ("", "NA", None)}
     epochs = sorted(by_epoch)
     columns = sorted({k for row in by_epoch.values() for k in row})
     history = {"epoch": epochs}

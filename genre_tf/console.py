@@ -119,17 +119,31 @@ def _parse_flags_or_exit(argv):
         sys.exit(USAGE_ERROR)
 
 
-def run_command(main, configuration_errors=()):
-    """``absl.app.run(main)`` with the shared exit statuses: help exits 0, a bad flag
-    exits 2, and an exception of ``configuration_errors`` (a missing ``--data_dir``...)
-    prints one line naming the problem, without a traceback, and exits 2."""
-    from absl import app  # pylint: disable=import-outside-toplevel
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
-    def guarded(argv):
+
+def guarded(main, configuration_errors=(), interrupted_hint=""):
+    """``main`` with the shared exit statuses: an exception of ``configuration_errors``
+    (a missing ``--data_dir``...) prints one line naming the problem, without a
+    traceback, and exits 2; Ctrl-C prints one line (plus ``interrupted_hint``, e.g. how
+    to resume) and exits 130, not a traceback from wherever TensorFlow was."""
+    command = os.path.basename(sys.argv[0])
+
+    def run(argv):
         try:
             return main(argv)
         except tuple(configuration_errors) as error:
-            print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+            print(f"{command}: error: {error}", file=sys.stderr)
             sys.exit(USAGE_ERROR)
+        except KeyboardInterrupt:
+            print(f"{command}: interrupted{interrupted_hint}", file=sys.stderr)
+            sys.exit(INTERRUPTED)
+    return run
 
-    app.run(guarded, flags_parser=_parse_flags_or_exit)
+
+def run_command(main, configuration_errors=(), interrupted_hint=""):
+    """``absl.app.run(main)`` with the shared exit statuses: help exits 0, a bad flag
+    exits 2, and ``guarded``'s."""
+    from absl import app  # pylint: disable=import-outside-toplevel
+    app.run(guarded(main, configuration_errors, interrupted_hint),
+            flags_parser=_parse_flags_or_exit)

@@ -163,7 +163,8 @@ flags.DEFINE_boolean("tflite_quantize", False,
 # --- Outputs, caching, reproducibility ------------------------------------------------
 flags.DEFINE_string("run_name", None,
                     "Name of the run folder; default: the system name (+ _demo).")
-flags.DEFINE_string("output_dir", None, "Run folder; default saved_models/<run_name>.")
+flags.DEFINE_string("output_dir", None, "Run folder; default saved_models/<run_name> "
+                    "(tuner.py: saved_models/<run_name>_tuning).")
 flags.DEFINE_boolean("overwrite", False,
                      "Clear the outputs of an earlier run in the run folder first. Without "
                      "it a rerun of the same run resumes, and a folder holding another "

@@ -86,10 +86,11 @@ class LearningCurvesTest(tf.test.TestCase):
         self.assertEqual(table[3].split()[-1], "-")
 
     def test_a_refit_only_split_is_read_from_its_refit_folder(self):
-        """``--patience=0 --refit`` (musicnn.flags) fits once, in ``split_k/refit``."""
+        """``--patience=0 --refit`` (musicnn.flags) fits once, in ``split_k/refit``;
+        Keras' CSVLogger fills its validation columns with ``NA``."""
         run_dir = tempfile.mkdtemp(prefix="refit_only_")
         _write(os.path.join(run_dir, "split_0", "refit"),
-               [(0, 0.5, 1e-3, 1.5, "", ""), (1, 0.9, 1e-3, 0.4, "", "")])
+               [(0, 0.5, 1e-3, 1.5, "NA", "NA"), (1, 0.9, 1e-3, 0.4, "NA", "NA")])
         with open(os.path.join(run_dir, "split_0", "result.json"), "w") as handle:
             handle.write('{"mean_probability": {"accuracy": 0.9}}')
         png, rows = _bench().summarise_run(run_dir)

@@ -13,6 +13,9 @@ import dataclasses
 
 from genre_tf.backbones import hub_backbone, musicnn
 
+# Raised when a backbone's model cannot be loaded; commands treat it as a setting.
+BackboneUnavailableError = hub_backbone.BackboneUnavailableError
+
 
 @dataclasses.dataclass(frozen=True)
 class BackboneConfig:

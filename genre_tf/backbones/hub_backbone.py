@@ -28,6 +28,11 @@ WINDOW_SAMPLES = 15600   # 0.975 s
 DEFAULT_HOP_SECONDS = 0.96
 
 
+class BackboneUnavailableError(RuntimeError):
+    """A backbone's model cannot be loaded (no network, no cache): a setting to change,
+    so commands report it in one line and exit 2, as other configuration errors."""
+
+
 def load_hub_module(handle):
     """``hub.load(handle)`` with an error that names the offline alternatives."""
     import tensorflow_hub as hub  # pylint: disable=import-outside-toplevel
@@ -36,7 +41,7 @@ def load_hub_module(handle):
     except Exception as error:  # pylint: disable=broad-except
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(
             error).__name__
-        raise RuntimeError(
+        raise BackboneUnavailableError(
             f"could not load the TF-Hub model {handle!r} ({reason}). If TF-Hub cannot be "
             "reached from here, use an offline backbone: --backbone=MSD_musicnn (ships "
             "with the pip package musicnn), a local SavedModel folder "

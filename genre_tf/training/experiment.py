@@ -110,6 +110,22 @@ def train_split(system, examples, split, config, work_dir, seed, distribution=No
                     os.path.join(work_dir, REFIT_DIR), seed, distribution, heads).model
 
 
+def training_songs_phrase(split, config):
+    """How ``train_split`` uses ``split``'s train and valid songs, for the log: the
+    valid songs stop early, only score epochs (patience 0), or join a refit."""
+    train, valid = len(split.train), len(split.valid)
+    if not valid:
+        return f"training on {train} songs"
+    if config.refit and not config.patience:
+        return f"training on {train + valid} train+valid songs (no early stopping)"
+    if config.refit:
+        return (f"training on {train} songs ({valid} for early stopping), then a refit "
+                f"on all {train + valid}")
+    if not config.patience:
+        return f"training on {train} songs ({valid} validation songs, no early stopping)"
+    return f"training on {train} songs ({valid} for early stopping)"
+
+
 def _identity(system, examples, split, run):
     """What a split's result depends on (JSON-comparable): its songs by name and by
     content, and every setting."""
@@ -137,8 +153,8 @@ def run_split(system, examples, split, position, run, distribution=None, heads=N
         return previous
     cache.start()
     started = time.time()
-    logging.info("%s: training on %d songs (%d for early stopping), testing on %d",
-                 split.name, len(split.train), len(split.valid), len(split.test))
+    logging.info("%s: %s, testing on %d", split.name,
+                 training_songs_phrase(split, run.training), len(split.test))
     model = train_split(system, examples, split, run.training, cache.work_dir,
                         run.seed + position, distribution, heads)
     if not distribution.is_chief:  # evaluation runs no collective op: the chief's alone
@@ -214,7 +230,7 @@ def run_experiment(run, folder=None, distribution=None):
     if run.export.final_fit:
         split = splits_lib.final_split(examples.song_labels,
                                        run.splits.validation_fraction, run.seed)
-        logging.info("Final model: training on %d songs", len(split.train))
+        logging.info("Final model: %s", training_songs_phrase(split, run.training))
         model = train_split(system, examples, split, run.training,
                             os.path.join(run.output_dir, "final"), run.seed, distribution,
                             heads)
