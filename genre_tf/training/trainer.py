@@ -17,6 +17,7 @@ import shutil
 import time
 
 import keras
+import tensorflow as tf
 from absl import logging
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer import event_file_writer
@@ -26,6 +27,7 @@ from genre_tf.training import backup, distribute, early_stopping, validation
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
 WHOLE_EPOCH = 1 << 20  # steps per execution beyond any epoch's batches
+XLA_BATCH_ROWS = 128  # an XLA-compiled full batch is padded to a multiple of this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -250,7 +252,8 @@ def compile_model(model, config, steps_per_execution=1, steps_per_pass=None):
     full-batch linear head on a musicnn split's rows (~1100 x 1506) is the exception:
     its step is three passes over the rows (standardise, logits, the kernel's gradient
     from the transposed rows), which XLA fuses into two, ~2x faster, for one compile
-    per row count (~0.2 s; ``compiled_heads`` keeps the compiled step across splits).
+    per batch shape (~0.2-0.5 s; ``fit`` pads a full batch to few shapes,
+    ``padded_full_batch``, and ``compiled_heads`` keeps the compiled step).
     ``steps_per_execution``: see ``epoch_steps``; ``steps_per_pass``: batches in a pass
     over the training data (None: unknown)."""
     rate = LR_SCHEDULES[config.lr_schedule].learning_rate(config, steps_per_pass)
@@ -361,6 +364,45 @@ def passes_per_call(config, fit_data):
     return config.epochs_per_call
 
 
+def padded_full_batch(train_dataset, multiple=XLA_BATCH_ROWS):
+    """The one ``(x, y)`` batch of ``train_dataset`` padded with zero rows to a multiple
+    of ``multiple`` rows, as ``(x, y, sample_weight)``: weight 0 for the padding and
+    ``padded / rows`` for every real row, so the loss (Keras divides the weighted sum
+    by the rows of the batch), its gradient and the accuracy are those of the real
+    rows.
+
+    Why: XLA compiles a step for every batch shape it meets, and every split's rows
+    differ in number (a musicnn split of gtzan_mini: 1100-1150), so each split's first
+    call compiled anew (~0.2-0.5 s, the cost of ~50 passes saved). Padded, the splits
+    of a run share one or two shapes, compiled once per process (``compiled_heads``).
+    The row count stays unknown to the graph (``data.examples.shuffled_batches``)."""
+    def pad(x, y):
+        rows = tf.shape(x)[0]
+        padded = (rows + multiple - 1) // multiple * multiple
+        extra = padded - rows
+        def padding(tensor):  # concatenated, the rows' other dimensions stay known
+            zeros = tf.zeros(tf.concat([[extra], tf.shape(tensor)[1:]], 0), tensor.dtype)
+            return tf.concat([tensor, zeros], 0)
+        weight = tf.cast(padded, tf.float32) / tf.cast(rows, tf.float32)
+        weights = tf.concat([tf.fill([rows], weight), tf.zeros([extra])], 0)
+        return padding(x), padding(y), weights
+    return train_dataset.map(pad).cache()
+
+
+def pads_full_batch(model, train_dataset, config, distribution):
+    """Whether ``fit`` trains on ``padded_full_batch``: XLA on one worker, one batch of
+    ``(features, label)``, and no layer whose output mixes rows (batch norm's batch
+    statistics would see the padding)."""
+    layers = model._flatten_layers()  # pylint: disable=protected-access
+    return (config.jit_compile and distribution.num_workers == 1
+            and int(train_dataset.cardinality()) == 1
+            and isinstance(train_dataset.element_spec, tuple)
+            and len(train_dataset.element_spec) == 2
+            and isinstance(train_dataset.element_spec[0], tf.TensorSpec)
+            and not any(isinstance(layer, keras.layers.BatchNormalization)
+                        for layer in layers))
+
+
 def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None,
         heads=None):
     """Compiles and fits ``model``; returns the Keras History, whose ``model`` is the
@@ -385,6 +427,8 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     os.makedirs(work_dir, exist_ok=True)
     rows = (validation.held_rows(valid_dataset)
             if valid_dataset is not None and distribution.num_workers == 1 else None)
+    if pads_full_batch(model, train_dataset, config, distribution):
+        train_dataset = padded_full_batch(train_dataset)
     data = distribution.fit_data(train_dataset, None if rows is not None else valid_dataset)
     passes = passes_per_call(config, data)
     steps_per_pass = data.get("steps_per_epoch")

@@ -213,17 +213,21 @@ class CosineScheduleTest(tf.test.TestCase):
 class JitCompileTest(tf.test.TestCase):
 
     def test_xla_step_trains_the_weights_of_the_plain_step(self):
-        """Full batch (one cached batch of 64 rows), 3 passes in a call, cosine: XLA
-        changes the speed of a step, not its result (to float rounding)."""
+        """Full batch (one cached batch of 64 rows, padded to 128 under XLA), 3 passes
+        in a call, cosine: XLA and the padding change the speed of a step, not its
+        result (to float rounding)."""
         weights = []
         for jit in (False, True):
             data, _ = _tiny_problem(6)
             keras.utils.set_random_seed(2)
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "softmax")])
+            model = keras.Sequential([keras.Input((4,)),
+                                      keras.layers.Dense(3, "softmax")])
             config = trainer.TrainConfig(learning_rate=0.1, epochs=6, batch_size=64,
                                          patience=0, log_every_epochs=0,
                                          lr_schedule="cosine", lr_warmup_epochs=2,
                                          epochs_per_call=3, jit_compile=jit)
+            self.assertEqual(trainer.pads_full_batch(
+                model, data.batch(64), config, distribute.Distribution()), jit)
             history = trainer.fit(model, data.batch(64).cache(), None, config,
                                   os.path.join(self.get_temp_dir(), f"jit{jit}"))
             self.assertEqual(history.model.jit_compile, jit)
@@ -231,6 +235,41 @@ class JitCompileTest(tf.test.TestCase):
         self.assertGreater(np.abs(weights[0][0]).max(), 0.1)  # it did train
         for plain, xla in zip(*weights):
             self.assertAllClose(plain, xla, rtol=1e-4, atol=1e-5)
+
+
+class PaddedFullBatchTest(tf.test.TestCase):
+
+    def test_rows_padded_to_the_multiple_with_weights_that_keep_the_mean(self):
+        shapes = set()
+        for rows in (10, 13):
+            x = np.arange(rows * 3, dtype=np.float32).reshape(rows, 3) + 1
+            y = np.arange(rows) % 4
+            batch = tf.data.Dataset.range(rows).batch(rows).map(
+                lambda picked, x=x, y=y: (tf.gather(x, picked), tf.gather(y, picked)))
+            padded = trainer.padded_full_batch(batch, multiple=8)
+            self.assertEqual(padded.element_spec[0].shape.as_list(), [None, 3])
+            got_x, got_y, weights = next(iter(padded))
+            shapes.add(tuple(got_x.shape))
+            self.assertAllEqual(got_x[:rows], x)
+            self.assertAllEqual(got_x[rows:], np.zeros((16 - rows, 3)))
+            self.assertAllEqual(got_y[:rows], y)
+            self.assertAllClose(weights, [16 / rows] * rows + [0.0] * (16 - rows))
+            # A mean loss over the 16 rows, weighted, is the mean over the real rows.
+            losses = np.concatenate([y + 0.5, np.full(16 - rows, 9.0)])
+            self.assertAllClose(np.sum(weights * losses) / 16, np.mean(y + 0.5))
+        self.assertEqual(shapes, {(16, 3)})
+
+    def test_only_an_xla_full_batch_of_rows_without_batch_norm_is_padded(self):
+        data, model = _tiny_problem(0)
+        one = distribute.Distribution()
+        xla = trainer.TrainConfig(jit_compile=True)
+        self.assertTrue(trainer.pads_full_batch(model, data.batch(64), xla, one))
+        self.assertFalse(trainer.pads_full_batch(model, data.batch(16), xla, one))
+        self.assertFalse(trainer.pads_full_batch(model, data.batch(64),
+                                                 trainer.TrainConfig(), one))
+        normed = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(),
+                                   keras.layers.Dense(2, "softmax")])
+        self.assertFalse(trainer.pads_full_batch(normed, data.batch(64), xla, one))
 
 
 def _scalar_tags(folder):
