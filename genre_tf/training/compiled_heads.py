@@ -58,7 +58,8 @@ def reusable(model):
 
 
 class CompiledHeads:
-    """Compiled models by structure and learning rate, for one process's fits."""
+    """Compiled models by structure and compile settings (``trainer.compile_identity``),
+    for one process's fits."""
 
     def __init__(self):
         self._twins = {}  # key -> (compiled model, its optimizer's values when new)
