@@ -9,7 +9,8 @@ one would argue for (a schedule, a linear head, ``refit``) the same way, so the 
 files can record the evidence (``musicnn.flags``, ``mlp_plus.flags``).
 
 A candidate is a JSON object of ``TrainConfig`` fields (``learning_rate``, ``epochs``,
-``patience``, ``refit``...) and head fields (``hidden_units``, ``dropout``, ``l2``)
+``patience``, ``refit``, ``lr_schedule``, ``lr_warmup_epochs``, ``jit_compile``...) and
+head fields (``hidden_units``, ``dropout``, ``l2``)
 replacing the flags' values; ``{}`` is the flags as given. The songs are split 0's
 train and valid songs (``tuning.tuning_songs``: its test songs are never seen), cut into
 ``--inner_folds`` stratified folds (``--outer_splits=N``: the same for each of splits

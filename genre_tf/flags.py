@@ -138,6 +138,17 @@ flags.DEFINE_integer("lr_decay_every", 0,
                      "Step decay: multiply the learning rate by --lr_decay_factor every "
                      "this many epochs (0: constant).")
 flags.DEFINE_float("lr_decay_factor", 0.1, "See --lr_decay_every.")
+flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine"],
+                  "step: constant, or --lr_decay_every's step decay; cosine: a linear "
+                  "warm-up from 0 over --lr_warmup_epochs, then a cosine decay to 0 at "
+                  "--epochs, changed every step (full-batch heads: see musicnn.flags).")
+flags.DEFINE_integer("lr_warmup_epochs", 0,
+                     "--lr_schedule=cosine: epochs (passes) of linear warm-up.",
+                     lower_bound=0)
+flags.DEFINE_boolean("jit_compile", False,
+                     "Compile the training step with XLA: ~2x faster steps of a "
+                     "full-batch linear head on many values (musicnn.flags), one compile "
+                     "per row count; slower for small batches.")
 flags.DEFINE_integer("log_every_epochs", 10,
                      "One progress line per this many epochs; 0: Keras' line per epoch.")
 flags.DEFINE_integer("epochs_per_call", 1,

@@ -58,21 +58,25 @@ def reusable(model):
 
 
 class CompiledHeads:
-    """Compiled models by structure and learning rate, for one process's fits."""
+    """Compiled models by structure and compile settings (``trainer.compile_identity``),
+    for one process's fits."""
 
     def __init__(self):
         self._twins = {}  # key -> (compiled model, its optimizer's values when new)
 
-    def compiled(self, model, config, steps_per_execution):
+    def compiled(self, model, config, steps_per_execution, steps_per_pass=None):
         """A compiled model holding ``model``'s variables: ``model`` itself compiled
         (the first of its kind, or one that cannot be shared), or the earlier twin."""
         if not reusable(model):
-            return trainer.compile_model(model, config, steps_per_execution)
+            return trainer.compile_model(model, config, steps_per_execution,
+                                         steps_per_pass)
         # What compile_model reads of ``config``: a refit (other epochs, no patience)
-        # reuses the early-stopped fit's twin.
-        key = (structure_key(model), config.learning_rate, steps_per_execution)
+        # reuses the early-stopped fit's twin on a step schedule (not on a cosine one,
+        # which ends at ``epochs``).
+        key = (structure_key(model), trainer.compile_identity(config, steps_per_pass),
+               steps_per_execution)
         if key not in self._twins:
-            trainer.compile_model(model, config, steps_per_execution)
+            trainer.compile_model(model, config, steps_per_execution, steps_per_pass)
             model.optimizer.build(model.trainable_variables)
             self._twins[key] = (model, [v.numpy() for v in model.optimizer.variables])
             return model

@@ -125,8 +125,10 @@ class SystemHyperModel(keras_tuner.HyperModel):
         rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
         model = copy.copy(self.system).with_head(head).build_model(self.examples,
                                                                    train_songs)
-        return trainer.compile_model(model, dataclasses.replace(self.config,
-                                                                learning_rate=rate))
+        # A constant rate, the one searched: a trial's fit runs no schedule callback,
+        # and a cosine schedule would end at the flags' epochs, not the trial's.
+        return trainer.compile_model(model, dataclasses.replace(
+            self.config, learning_rate=rate, lr_schedule="step"))
 
 
 class InnerSplitSearch:

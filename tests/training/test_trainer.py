@@ -1,8 +1,10 @@
 """What ``trainer.fit`` does to its data before Keras sees it, and what it prints."""
 
 import contextlib
+import dataclasses
 import io
 import os
+from unittest import mock
 
 import keras
 import numpy as np
@@ -148,6 +150,126 @@ class EpochsPerCallTest(tf.test.TestCase):
     def test_early_stopping_keeps_whole_calls(self):
         history, _ = self._fitted(3, patience=1)
         self.assertIn(history.chosen_epochs, (3, 6))
+
+
+class LearningRateRecorder(keras.callbacks.Callback):
+    """The optimizer's learning rate at the end of every Keras epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.rates = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rates.append(float(keras.ops.convert_to_numpy(
+            self.model.optimizer.learning_rate)))
+
+
+class CosineScheduleTest(tf.test.TestCase):
+
+    def _rates(self, epochs_per_call, warmup=2):
+        """Rates after each call: 6 passes of 2 batches, warm-up over ``warmup``."""
+        data, model = _tiny_problem(5)
+        config = trainer.TrainConfig(learning_rate=0.1, epochs=6, batch_size=32,
+                                     patience=0, log_every_epochs=0, lr_schedule="cosine",
+                                     lr_warmup_epochs=warmup,
+                                     epochs_per_call=epochs_per_call)
+        recorder = LearningRateRecorder()
+        callbacks = trainer.training_callbacks
+        with mock.patch.object(trainer, "training_callbacks",
+                               lambda *a, **k: callbacks(*a, **k) + [recorder]):
+            trainer.fit(model, data.batch(32), None, config,
+                        os.path.join(self.get_temp_dir(), f"k{epochs_per_call}w{warmup}"))
+        return recorder.rates
+
+    def test_warm_up_then_cosine_decay_to_zero_counted_in_passes(self):
+        """Warm-up over 2 passes (4 steps) to 0.1, then half a cosine over the other 4
+        passes (8 steps): after pass 1 (step 2) 0.05, pass 2 0.1, pass 4 (4 of 8 decay
+        steps) 0.05, pass 6 0; the same rates per step however many passes a call."""
+        expected = [0.05, 0.1, 0.1 * (1 + np.cos(np.pi / 4)) / 2, 0.05,
+                    0.1 * (1 + np.cos(3 * np.pi / 4)) / 2, 0.0]
+        self.assertAllClose(self._rates(1), expected, atol=1e-6)
+        self.assertAllClose(self._rates(3), expected[2::3], atol=1e-6)
+        self.assertAllClose(self._rates(1, warmup=0)[:2],
+                            [0.1 * (1 + np.cos(np.pi * k / 6)) / 2 for k in (1, 2)],
+                            atol=1e-6)
+
+    def test_cosine_needs_known_batches(self):
+        config = trainer.TrainConfig(lr_schedule="cosine")
+        with self.assertRaisesRegex(ValueError, "lr_schedule=step"):
+            trainer.compile_model(_tiny_problem(0)[1], config)
+
+    def test_compile_identity_says_what_the_schedule_reads(self):
+        step = trainer.TrainConfig(learning_rate=0.1, epochs=50, lr_decay_every=25)
+        self.assertEqual(trainer.compile_identity(step, 1),
+                         trainer.compile_identity(
+                             dataclasses.replace(step, epochs=20, patience=0), 1))
+        cosine = dataclasses.replace(step, lr_schedule="cosine", lr_warmup_epochs=5)
+        identities = {trainer.compile_identity(c, 1) for c in (
+            step, cosine, dataclasses.replace(cosine, epochs=75),
+            dataclasses.replace(cosine, lr_warmup_epochs=10),
+            dataclasses.replace(cosine, jit_compile=True))}
+        self.assertLen(identities, 5)
+
+
+class JitCompileTest(tf.test.TestCase):
+
+    def test_xla_step_trains_the_weights_of_the_plain_step(self):
+        """Full batch (one cached batch of 64 rows, padded to 128 under XLA), 3 passes
+        in a call, cosine: XLA and the padding change the speed of a step, not its
+        result (to float rounding)."""
+        weights = []
+        for jit in (False, True):
+            data, _ = _tiny_problem(6)
+            keras.utils.set_random_seed(2)
+            model = keras.Sequential([keras.Input((4,)),
+                                      keras.layers.Dense(3, "softmax")])
+            config = trainer.TrainConfig(learning_rate=0.1, epochs=6, batch_size=64,
+                                         patience=0, log_every_epochs=0,
+                                         lr_schedule="cosine", lr_warmup_epochs=2,
+                                         epochs_per_call=3, jit_compile=jit)
+            self.assertEqual(trainer.pads_full_batch(
+                model, data.batch(64), config, distribute.Distribution()), jit)
+            history = trainer.fit(model, data.batch(64).cache(), None, config,
+                                  os.path.join(self.get_temp_dir(), f"jit{jit}"))
+            self.assertEqual(history.model.jit_compile, jit)
+            weights.append(history.model.get_weights())
+        self.assertGreater(np.abs(weights[0][0]).max(), 0.1)  # it did train
+        for plain, xla in zip(*weights):
+            self.assertAllClose(plain, xla, rtol=1e-4, atol=1e-5)
+
+
+class PaddedFullBatchTest(tf.test.TestCase):
+
+    def test_rows_padded_to_the_multiple_with_weights_that_keep_the_mean(self):
+        shapes = set()
+        for rows in (10, 13):
+            x = np.arange(rows * 3, dtype=np.float32).reshape(rows, 3) + 1
+            y = np.arange(rows) % 4
+            batch = tf.data.Dataset.range(rows).batch(rows).map(
+                lambda picked, x=x, y=y: (tf.gather(x, picked), tf.gather(y, picked)))
+            padded = trainer.padded_full_batch(batch, multiple=8)
+            self.assertEqual(padded.element_spec[0].shape.as_list(), [None, 3])
+            got_x, got_y, weights = next(iter(padded))
+            shapes.add(tuple(got_x.shape))
+            self.assertAllEqual(got_x[:rows], x)
+            self.assertAllEqual(got_x[rows:], np.zeros((16 - rows, 3)))
+            self.assertAllEqual(got_y[:rows], y)
+            self.assertAllClose(weights, [16 / rows] * rows + [0.0] * (16 - rows))
+            # A mean loss over the 16 rows, weighted, is the mean over the real rows.
+            losses = np.concatenate([y + 0.5, np.full(16 - rows, 9.0)])
+            self.assertAllClose(np.sum(weights * losses) / 16, np.mean(y + 0.5))
+        self.assertEqual(shapes, {(16, 3)})
+
+    def test_only_an_xla_full_batch_of_rows_without_batch_norm_is_padded(self):
+        data, model = _tiny_problem(0)
+        one = distribute.Distribution()
+        xla = trainer.TrainConfig(jit_compile=True)
+        self.assertTrue(trainer.pads_full_batch(model, data.batch(64), xla, one))
+        self.assertFalse(trainer.pads_full_batch(model, data.batch(16), xla, one))
+        self.assertFalse(trainer.pads_full_batch(model, data.batch(64),
+                                                 trainer.TrainConfig(), one))
+        normed = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(),
+                                   keras.layers.Dense(2, "softmax")])
+        self.assertFalse(trainer.pads_full_batch(normed, data.batch(64), xla, one))
 
 
 def _scalar_tags(folder):
