@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import threading
+import time
 
 # C++ start-up lines that describe the wheel, not the user's run.
 _START_UP_NOISE = re.compile(
@@ -29,6 +30,39 @@ _START_UP_NOISE = re.compile(
     r"oneDNN custom operations are on|"
     r"All log messages before absl::InitializeLog|"
     r"Ignored output_format|Ignored drop_control_dependency")
+
+
+class LoggedProgress:
+    """Progress as a log line (stderr) at most every ``every_seconds`` and at the end,
+    with the same ``add``/``update`` calls as Keras' ``Progbar``: for a stdout that is
+    not a terminal, where the Progbar (which takes any POSIX stdout for one) would write
+    colour escapes and backspaces into the user's log file."""
+
+    def __init__(self, total, unit_name, every_seconds=10.0):
+        self.total, self.unit_name, self.every_seconds = total, unit_name, every_seconds
+        self.done = 0
+        self.started = self.logged = time.monotonic()
+
+    def add(self, count):
+        self.update(self.done + count)
+
+    def update(self, current, finalize=False):
+        self.done = current
+        now = time.monotonic()
+        if finalize or now - self.logged >= self.every_seconds:
+            self.logged = now
+            from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+            rate = (now - self.started) / max(self.done, 1)
+            absl_logging.info("%d/%d %ss (%.2f s a %s)", self.done, self.total,
+                              self.unit_name, rate, self.unit_name)
+
+
+def progress(total, unit_name):
+    """Keras' ``Progbar`` on a terminal, else ``LoggedProgress``."""
+    if sys.stdout.isatty():
+        import keras  # pylint: disable=import-outside-toplevel
+        return keras.utils.Progbar(total, unit_name=unit_name)
+    return LoggedProgress(total, unit_name)
 
 
 def _forward(read_fd, write_fd):

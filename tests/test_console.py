@@ -49,5 +49,31 @@ class GuardedTest(tf.test.TestCase):
         self.assertEqual(_run(lambda argv: None), (None, ""))
 
 
+class ProgressTest(tf.test.TestCase):
+
+    def test_a_redirected_stdout_gets_log_lines_not_escapes(self):
+        stdout = io.StringIO()  # not a terminal
+        with contextlib.redirect_stdout(stdout), \
+                self.assertLogs(level="INFO") as logs:
+            progress = console.progress(3, "clip")
+            self.assertIsInstance(progress, console.LoggedProgress)
+            progress.every_seconds = 0.0
+            progress.add(1)
+            progress.update(3, finalize=True)
+        self.assertEqual(stdout.getvalue(), "")
+        self.assertLen(logs.output, 2)
+        self.assertIn("1/3 clips", logs.output[0])
+        self.assertIn("3/3 clips", logs.output[1])
+
+    def test_lines_come_at_most_every_few_seconds_and_at_the_end(self):
+        with self.assertLogs(level="INFO") as logs:
+            progress = console.LoggedProgress(100, "clip", every_seconds=3600)
+            for _ in range(100):
+                progress.add(1)
+            progress.update(100, finalize=True)
+        self.assertLen(logs.output, 1)
+        self.assertIn("100/100 clips", logs.output[0])
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -23,11 +23,11 @@ import os
 import shutil
 import tempfile
 
-import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from genre_tf import console
 from genre_tf.data import examples, feature_store, file_digests, graph_calls, pipeline
 from genre_tf.data import stored_examples
 from genre_tf.frontends import base
@@ -145,7 +145,7 @@ class _Extraction:
             return rows, counts, tf.shape(waveform)[0], k
 
         found = {}
-        progress = keras.utils.Progbar(len(todo), unit_name="clip")
+        progress = console.progress(len(todo), "clip")
         compute = graph_calls.traced(clip_rows, tf.TensorSpec([None], tf.float32),
                                      tf.TensorSpec([], tf.int64))
         with store.writer() as writer:

@@ -332,7 +332,8 @@ def training_callbacks(config, work_dir, has_validation, resumable=True,
     callbacks += LR_SCHEDULES[config.lr_schedule].callbacks(config)
     if has_validation and config.patience:
         stopping = dict(monitor="val_loss", patience=config.patience,
-                        min_delta=config.min_delta, restore_best_weights=True, verbose=1)
+                        min_delta=config.min_delta, restore_best_weights=True,
+                        verbose=0)  # logged by ``fit``, not printed on stdout
         callbacks.append(early_stopping.ResumableEarlyStopping(
             os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, schedule, **stopping)
             if resumable else keras.callbacks.EarlyStopping(**stopping))
@@ -449,6 +450,11 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
             shuffle=False,  # Systems shuffle their datasets across songs themselves.
             verbose=keras_verbosity(config))
     history.chosen_epochs = chosen_epochs(callbacks, calls) * passes
+    stopping = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)),
+                    None)
+    if stopping is not None and stopping.stopped_epoch:
+        logging.info("early stopping after pass %d: the weights of pass %d kept",
+                     (stopping.stopped_epoch + 1) * passes, history.chosen_epochs)
     # Only now is the backup gone, so nothing can resume: early stopping's state (best
     # weights included) is no longer needed. A kill before this line leaves it for the
     # next fit in work_dir, which finds no backup and clears it.
