@@ -172,6 +172,33 @@ def run_split(system, examples, split, position, run, distribution=None, heads=N
     return cache.finish(result)
 
 
+FINAL_DIR = "final"  # under the run folder: the final fit's backups, logs and result
+
+
+def export_final_model(system, examples, run, distribution, heads):
+    """Fits the final model on all songs and exports it, unless this run's folder
+    already holds that export (``final/result.json`` with the same songs, data and
+    settings, and the SavedModel beside it): a rerun of a finished run is then a no-op.
+    An interrupted final fit resumes from its backup, as a split does."""
+    split = splits_lib.final_split(examples.song_labels, run.splits.validation_fraction,
+                                   run.seed)
+    identity = {**_identity(system, examples, split, run),
+                "export": json.loads(json.dumps(dataclasses.asdict(run.export)))}
+    cache = split_cache.SplitCache(os.path.join(run.output_dir, FINAL_DIR), identity)
+    saved = os.path.join(run.output_dir, exporter.SAVED_MODEL_DIR)
+    done = cache.finished_result() is not None and os.path.isdir(saved)
+    if distribution.from_chief(done):
+        logging.info("Final model: already trained and exported (%s)", saved)
+        return
+    cache.start()
+    logging.info("Final model: %s", training_songs_phrase(split, run.training))
+    model = train_split(system, examples, split, run.training, cache.work_dir, run.seed,
+                        distribution, heads)
+    export_dir = exporter.export_run(model, system, examples, run)  # every worker
+    if distribution.is_chief:
+        cache.finish({"saved_model": export_dir})
+
+
 def for_this_worker(run, distribution):
     """``run`` as this worker runs it: writing into a temporary folder unless it is
     the chief (nor converting to TFLite there)."""
@@ -228,12 +255,6 @@ def run_experiment(run, folder=None, distribution=None):
     payload = (run_report.write_run_report(run, system, examples, splits, results)
                if distribution.is_chief else None)
     if run.export.final_fit:
-        split = splits_lib.final_split(examples.song_labels,
-                                       run.splits.validation_fraction, run.seed)
-        logging.info("Final model: %s", training_songs_phrase(split, run.training))
-        model = train_split(system, examples, split, run.training,
-                            os.path.join(run.output_dir, "final"), run.seed, distribution,
-                            heads)
-        exporter.export_run(model, system, examples, run)  # every worker: see distribute
+        export_final_model(system, examples, run, distribution, heads)
     distribution.barrier()  # the others wait until the chief has written everything
     return payload

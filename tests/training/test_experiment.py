@@ -1,5 +1,6 @@
 """A finished split is reused only for the same songs, settings and *content*."""
 
+import dataclasses
 import os
 
 import numpy as np
@@ -9,11 +10,12 @@ from absl import logging
 from genre_tf import config, systems
 from genre_tf.data import splits
 from genre_tf.models import heads
-from genre_tf.training import experiment, trainer
+from genre_tf.training import distribute, experiment, trainer
 from tests import fixtures
 
 
-class SplitReuseTest(tf.test.TestCase):
+class RunTestCase(tf.test.TestCase):
+    """A tiny mlp run on in-memory rows (``fixtures.two_class_rows``)."""
 
     def setUp(self):
         super().setUp()
@@ -29,6 +31,9 @@ class SplitReuseTest(tf.test.TestCase):
                                          batch_size=4))
         self.split = splits.Split("split_0", np.asarray([1, 2, 3, 5, 6, 7]),
                                   np.asarray([], np.int64), np.asarray([0, 4]))
+
+
+class SplitReuseTest(RunTestCase):
 
     def test_data_digest_follows_content_not_names(self):
         same, again, changed = fixtures.two_class_rows(0.0), fixtures.two_class_rows(0.0), fixtures.two_class_rows(1.0)
@@ -50,6 +55,30 @@ class SplitReuseTest(tf.test.TestCase):
         self.assertNotEqual(fresh["identity"]["data"], first["identity"]["data"])
         self.assertTrue(os.path.isfile(os.path.join(self.run.output_dir, "split_0",
                                                     "result.json")))
+
+
+class FinalModelReuseTest(RunTestCase):
+    """A rerun of a finished run does not fit and export the final model again."""
+
+    def test_a_finished_export_is_reused_and_other_data_is_exported_again(self):
+        rows = fixtures.two_class_rows(0.0)
+        run = dataclasses.replace(self.run, export=config.ExportConfig(tflite=False))
+        experiment.export_final_model(self.system, rows, run, distribute.Distribution(),
+                                      None)
+        saved = os.path.join(run.output_dir, "saved_model", "saved_model.pb")
+        written = os.path.getmtime(saved)
+        with self.assertLogs(level="INFO") as logs:
+            experiment.export_final_model(self.system, rows, run,
+                                          distribute.Distribution(), None)
+        self.assertTrue(any("already trained and exported" in line
+                            for line in logs.output))
+        self.assertEqual(os.path.getmtime(saved), written)
+        # Other data (or settings) under the same folder: trained and exported again.
+        with self.assertLogs(level="INFO") as logs:
+            experiment.export_final_model(self.system, fixtures.two_class_rows(3.0), run,
+                                          distribute.Distribution(), None)
+        self.assertFalse(any("already trained" in line for line in logs.output))
+        self.assertTrue(os.path.isfile(saved))
 
 
 if __name__ == "__main__":
