@@ -27,7 +27,6 @@ import dataclasses
 import hashlib
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -185,6 +184,12 @@ class ExampleSet:
         """A digest of what ``songs`` hold (ids, labels and content): a finished split
         may be reused only when it is unchanged, not merely when the names match."""
         raise NotImplementedError
+
+    def song_digests(self, songs):
+        """``{song id: short digest of that song alone}``: a run folder records them so
+        that a rerun on changed data names the songs that changed."""
+        return {self.song_ids[song]: self.data_digest([song])[:16]
+                for song in np.asarray(songs)}
 
     @property
     def example_shape(self):

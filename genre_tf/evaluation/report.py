@@ -1,7 +1,6 @@
 """Writes results where users look for them: metrics.json and confusion_matrix.png."""
 
 import json
-import os
 
 import numpy as np
 

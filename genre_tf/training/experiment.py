@@ -243,7 +243,7 @@ def run_experiment(run, folder=None, distribution=None):
     examples = build_examples(system, run.data)
     digest = examples.data_digest(np.arange(len(examples.song_ids)))
     distribution.check_same_as_chief(digest, f"data ({run.data.source})")
-    folder.confirm_data(digest)
+    folder.confirm_data(digest, examples.song_digests(np.arange(len(examples.song_ids))))
     splits = splits_lib.make_splits(run.splits, examples.song_ids, examples.song_labels,
                                     run.seed)
     logging.info("%d songs in %d classes; %d splits", len(examples.song_ids),

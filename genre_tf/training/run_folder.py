@@ -47,6 +47,22 @@ def settings_identity(run):
     }, default=str))
 
 
+def _changed_songs(recorded, current, shown=5):
+    """What differs between two ``{song id: digest}`` records, in words: the first
+    ``shown`` songs changed, added and removed by name."""
+    if not recorded or current is None:
+        return "the audio or table content differs"
+    parts = []
+    for what, ids in (
+            ("changed", [i for i in current if i in recorded and recorded[i] != current[i]]),
+            ("added", [i for i in current if i not in recorded]),
+            ("removed", [i for i in recorded if i not in current])):
+        if ids:
+            more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+            parts.append(f"{len(ids)} {what} ({', '.join(sorted(ids)[:shown])}{more})")
+    return ", ".join(parts) or "the audio or table content differs"
+
+
 def _outputs_in(folder):
     """The names of run outputs present in ``folder``."""
     if not os.path.isdir(folder):
@@ -116,11 +132,17 @@ class RunFolder:
             changed = _differences(recorded.get("settings"), self.settings)
             self._refuse_or_clear("other settings: " + ", ".join(changed[:6]))
 
-    def confirm_data(self, data_digest):
-        """Checks the data once its examples exist, then records the run's identity."""
+    def confirm_data(self, data_digest, song_digests=None):
+        """Checks the data once its examples exist, then records the run's identity.
+        ``song_digests`` (``ExampleSet.song_digests``) are recorded too, so that other
+        data is refused with the songs that differ named."""
         recorded = self._recorded()
         if recorded is not None and recorded.get("data") != data_digest:
-            self._refuse_or_clear("other data: the audio or table content differs")
+            self._refuse_or_clear("other data: " + _changed_songs(
+                recorded.get("songs"), song_digests))
         elif recorded is not None:
             logging.info("%s holds this run; finished splits are reused", self.output_dir)
-        report.write_json(self.path, {"settings": self.settings, "data": data_digest})
+        identity = {"settings": self.settings, "data": data_digest}
+        if song_digests is not None:
+            identity["songs"] = song_digests
+        report.write_json(self.path, identity)

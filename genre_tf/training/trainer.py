@@ -404,6 +404,22 @@ def pads_full_batch(model, train_dataset, config, distribution):
                         for layer in layers))
 
 
+def skip_backed_up_epochs(dataset, backup_dir, steps_per_epoch):
+    """``dataset`` (one iterator for the whole fit: ``Distribution.fit_data``) without
+    the batches of the epochs its backup has done.
+
+    Why: a resumed fit starts a new iterator, whose first pass would be shuffled as the
+    first pass was, not as the pass it resumes at; tf.data draws each pass's order from
+    the seed and the pass number, so replaying the done passes and dropping their
+    batches gives the resumed fit the batches the uninterrupted one saw, and with the
+    weights, optimizer and dropout generators restored (``backup``) the same weights.
+    Replaying costs one pass of the input pipeline per pass done (in-memory rows: a
+    gather, ~10 ms). A dataset of unknown size gets a new iterator every epoch and is
+    not replayed (a spectrogram CNN's: its passes are minutes of audio)."""
+    done = backup.backed_up_epoch(backup_dir)
+    return dataset.skip(done * steps_per_epoch) if done else dataset
+
+
 def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None,
         heads=None):
     """Compiles and fits ``model``; returns the Keras History, whose ``model`` is the
@@ -436,6 +452,9 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     if passes > 1:
         data["steps_per_epoch"] *= passes
     calls = in_calls(dataclasses.replace(config, epochs_per_call=passes))
+    if distribution.resumable and "steps_per_epoch" in data:
+        data["x"] = skip_backed_up_epochs(data["x"], os.path.join(work_dir, BACKUP_DIR),
+                                          data["steps_per_epoch"])
     steps = epoch_steps(distribution, data.get("steps_per_epoch"))
     with distribution.scope():  # the optimizer's variables are the strategy's too
         model = (compile_model(model, config, steps, steps_per_pass) if heads is None

@@ -65,6 +65,19 @@ class RunFolderTest(tf.test.TestCase):
             again.confirm_data("digest-b")
         self.assertTrue(os.path.isfile(os.path.join(self.output, "split_2/result.json")))
 
+    def test_other_data_names_the_songs_that_differ(self):
+        output = os.path.join(self.get_temp_dir(), "named")
+        first = _folder(_run(output))
+        first.claim()
+        first.confirm_data("digest-a", {"a.wav": "1", "b.wav": "2", "d.wav": "5"})
+        again = _folder(_run(output))
+        again.claim()
+        with self.assertRaisesRegex(
+                run_folder.RunFolderError,
+                r"other data: 1 changed \(b\.wav\), 1 added \(c\.wav\), "
+                r"1 removed \(d\.wav\)\); pass --overwrite"):
+            again.confirm_data("digest-b", {"a.wav": "1", "b.wav": "3", "c.wav": "4"})
+
     def test_other_settings_are_named_and_refused_at_the_start(self):
         with self.assertRaisesRegex(run_folder.RunFolderError,
                                     r"other settings: splits\.folds, training\.epochs"):

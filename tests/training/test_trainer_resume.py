@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from unittest import mock
 
 import keras
 import numpy as np
@@ -21,6 +22,7 @@ import pytest
 import tensorflow as tf
 from absl import logging
 
+from genre_tf.data import examples
 from genre_tf.training import backup, trainer
 
 KILL_EPOCH = 9  # 0-based, as in history.csv; val_loss is past its minimum by then.
@@ -94,7 +96,49 @@ def _history(history_path):
         return [(int(row["epoch"]), float(row["val_loss"])) for row in csv.DictReader(handle)]
 
 
+class _InterruptInEpoch(_KillInEpoch):
+    """Raises KeyboardInterrupt as ``epoch``'s batches start (Ctrl-C, in this process)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == self.kill_epoch and batch == 0:
+            raise KeyboardInterrupt
+
+
+def _shuffled_problem():
+    """A head with dropout on rows reshuffled every pass (``shuffled_batches``)."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 8)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dropout(0.5),
+                              keras.layers.Dense(2, activation="softmax")])
+    return model, examples.shuffled_batches((x, y), 16, seed=0)
+
+
 class ResumeTest(tf.test.TestCase):
+
+    def test_an_interrupted_fit_resumes_to_the_uninterrupted_weights(self):
+        """The passes after the backup see the batches, in the order, and the dropout
+        masks an uninterrupted fit saw (``trainer.skip_backed_up_epochs``)."""
+        config = dataclasses.replace(CONFIG, epochs=8, patience=0)
+        self.enter_context(mock.patch.object(backup, "BACKUP_SECONDS", 0.0))
+        model, train = _shuffled_problem()
+        trainer.fit(model, train, None, config, os.path.join(self.get_temp_dir(), "a"))
+        expected = model.get_weights()
+
+        work_dir = os.path.join(self.get_temp_dir(), "b")
+        callbacks = trainer.training_callbacks
+        with mock.patch.object(trainer, "training_callbacks", lambda *args: callbacks(
+                *args) + [_InterruptInEpoch(5)]):
+            model, train = _shuffled_problem()
+            with self.assertRaises(KeyboardInterrupt):
+                trainer.fit(model, train, None, config, work_dir)
+        self.assertEqual(backup.backed_up_epoch(os.path.join(work_dir, "backup")), 5)
+        model, train = _shuffled_problem()
+        trainer.fit(model, train, None, config, work_dir)
+        for resumed, uninterrupted in zip(model.get_weights(), expected):
+            self.assertAllClose(resumed, uninterrupted, atol=1e-6)
 
     @pytest.mark.slow  # a child process killed mid-fit, then a second one
     def test_killed_fit_resumes_early_stopping_and_restores_best_of_whole_run(self):
