@@ -240,24 +240,24 @@ class JitCompileTest(tf.test.TestCase):
 class PaddedFullBatchTest(tf.test.TestCase):
 
     def test_rows_padded_to_the_multiple_with_weights_that_keep_the_mean(self):
-        shapes = set()
+        shapes, full = set(), trainer.XLA_BATCH_ROWS
         for rows in (10, 13):
             x = np.arange(rows * 3, dtype=np.float32).reshape(rows, 3) + 1
             y = np.arange(rows) % 4
             batch = tf.data.Dataset.range(rows).batch(rows).map(
                 lambda picked, x=x, y=y: (tf.gather(x, picked), tf.gather(y, picked)))
-            padded = trainer.padded_full_batch(batch, multiple=8)
+            padded = trainer.padded_full_batch(batch)
             self.assertEqual(padded.element_spec[0].shape.as_list(), [None, 3])
             got_x, got_y, weights = next(iter(padded))
             shapes.add(tuple(got_x.shape))
             self.assertAllEqual(got_x[:rows], x)
-            self.assertAllEqual(got_x[rows:], np.zeros((16 - rows, 3)))
+            self.assertAllEqual(got_x[rows:], np.zeros((full - rows, 3)))
             self.assertAllEqual(got_y[:rows], y)
-            self.assertAllClose(weights, [16 / rows] * rows + [0.0] * (16 - rows))
-            # A mean loss over the 16 rows, weighted, is the mean over the real rows.
-            losses = np.concatenate([y + 0.5, np.full(16 - rows, 9.0)])
-            self.assertAllClose(np.sum(weights * losses) / 16, np.mean(y + 0.5))
-        self.assertEqual(shapes, {(16, 3)})
+            self.assertAllClose(weights, [full / rows] * rows + [0.0] * (full - rows))
+            # A mean loss over the padded rows, weighted, is the mean over the real rows.
+            losses = np.concatenate([y + 0.5, np.full(full - rows, 9.0)])
+            self.assertAllClose(np.sum(weights * losses) / full, np.mean(y + 0.5))
+        self.assertEqual(shapes, {(full, 3)})
 
     def test_only_an_xla_full_batch_of_rows_without_batch_norm_is_padded(self):
         data, model = _tiny_problem(0)
