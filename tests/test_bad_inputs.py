@@ -164,12 +164,21 @@ class ConfigurationErrorTest(tf.test.TestCase):
         header_only = _write_bytes(os.path.join(cls.work, "manifest.csv"), b"path,label\n")
         bad_cell = _write_bytes(os.path.join(cls.work, "features.csv"),
                                 b"filename,f1,label\na.00000.wav,0.5,x\nb.00000.wav,oops,y\n")
+        tones = fixtures.write_tone_genres(os.path.join(cls.work, "tones"), 2)
+        no_low = os.path.join(cls.work, "no_low_in_train")  # low only in valid.txt
+        for part, songs in (("train", "high.00000 mid.00000"), ("valid", "low.00000"),
+                            ("test", "high.00001 mid.00001 low.00001")):
+            _write_bytes(os.path.join(no_low, f"{part}.txt"), "".join(
+                f"{song.split('.')[0]}/{song}.wav\n" for song in songs.split()).encode())
         cases = {  # name: (script, its arguments, what its last line names)
             "missing data_dir": ("train.py", [f"--data_dir={cls.work}/nowhere"],
                                  "does not exist"),
             "empty genre folder": ("train.py", [f"--data_dir={empty_genre}"], "silence"),
             "header-only manifest": ("train.py", [f"--data_dir={header_only}"], "no rows"),
             "bad CSV cell": ("train.py", [f"--features_csv={bad_cell}"], "features.csv:3"),
+            "fixed split training no low": (
+                "train.py", [f"--data_dir={tones}", "--split=fixed",
+                             f"--split_dir={no_low}"], "miss 1 of 3 classes: low ("),
             "tuner with --distribution": (
                 "tuner.py", [f"--data_dir={empty_genre}", "--distribution=mirrored"],
                 "KERASTUNER_"),
