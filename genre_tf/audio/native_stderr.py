@@ -27,22 +27,32 @@ DECODER_NOISE = re.compile(rb"^\[src/libmpg123/")
 
 
 @contextlib.contextmanager
+def redirected_descriptor_2(captured):
+    """Points file descriptor 2 at ``captured`` (an open binary file) while the block
+    runs, then back."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(captured.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
 def without_decoder_noise():
     """Drops libmpg123's own lines from descriptor 2 while the block runs (main thread
     only; elsewhere the block runs unchanged)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    sys.stderr.flush()
     with tempfile.TemporaryFile() as captured:
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
         try:
-            yield
+            with redirected_descriptor_2(captured):
+                yield
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
             captured.seek(0)
             kept = b"".join(line for line in captured if not DECODER_NOISE.match(line))
             if kept:

@@ -21,15 +21,10 @@ from tests import fixtures
 def _descriptor_2(lines):
     """Appends to ``lines`` the bytes written to file descriptor 2 in the block."""
     with tempfile.TemporaryFile() as captured:
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
+        with native_stderr.redirected_descriptor_2(captured):
             yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            lines.extend(captured.read().decode("utf-8", "replace").splitlines())
+        captured.seek(0)
+        lines.extend(captured.read().decode("utf-8", "replace").splitlines())
 
 
 class DecodeReasonsTest(tf.test.TestCase):
