@@ -13,15 +13,17 @@ model_info.json) and classified by the export; one record per file goes to stdou
   --format=csv   header row, then one row per file
 
 "filled" says how input shorter than the model's minimum was filled (repeat, pad;
-null when it was long enough). Files up to --stream_above_seconds long are classified
-whole; longer ones in windows, --batch_windows at a time, and the answer is the mean of
-the windows. --timeline adds the top genre of each window. Warnings (short input, a
-model trained on the synthetic demo data) go to stderr, one line each.
+null when it was long enough). Input shorter than --min_seconds (0.5 s), or silent (no
+sample above -90 dBFS), is not classified: its record says why. Files up to
+--stream_above_seconds long are classified whole; longer ones in windows,
+--batch_windows at a time, and the answer is the mean of the windows. --timeline adds
+the top genre of each window. Warnings (short input, a model trained on the synthetic
+demo data) go to stderr, one line each.
 
 Exit status: 0 when every input was classified; 1 when any input failed (file not
-found, is a directory, empty file, not a WAV file, cannot decode (...), too short ...;
-the other inputs are still classified and reported); 2 for usage errors, including a
---saved_model that is not a genre_tf export.
+found, is a directory, empty file, not a WAV file, cannot decode (...), no audio
+samples, too short (...), silent (...); the other inputs are still classified and
+reported); 2 for usage errors, including a --saved_model that is not a genre_tf export.
 """
 
 import sys
@@ -44,6 +46,12 @@ flags.DEFINE_integer("top_k", 3, "Genres reported per file, best first.", lower_
 flags.DEFINE_boolean("timeline", False,
                      "Also report the top genre of every window (start, end, genre, "
                      "probability).")
+# --- Short and silent input ----------------------------------------------------------
+flags.DEFINE_float("min_seconds", 0.5,
+                   "Input shorter than this is reported as an error (too short), not "
+                   "classified; from here up to the model's own minimum it is filled by "
+                   "the model's short-clip policy. Silent input (no sample above -90 "
+                   "dBFS) is always an error.", lower_bound=0.0)
 # --- Long input -----------------------------------------------------------------------
 flags.DEFINE_float("stream_above_seconds", 120.0,
                    "Files up to this long are classified whole by classify_waveform; "
@@ -69,7 +77,8 @@ def main(argv):
     from genre_tf.inference import classify, run  # pylint: disable=import-outside-toplevel
     settings = classify.Settings(
         top_k=FLAGS.top_k, timeline=FLAGS.timeline, window_seconds=FLAGS.window_seconds,
-        stream_above_seconds=FLAGS.stream_above_seconds, batch_windows=FLAGS.batch_windows)
+        stream_above_seconds=FLAGS.stream_above_seconds, batch_windows=FLAGS.batch_windows,
+        min_seconds=FLAGS.min_seconds)
     return run.predict(FLAGS.saved_model, paths, settings, FLAGS.format)
 
 

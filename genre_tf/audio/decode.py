@@ -13,7 +13,11 @@ never stops a run, and ``predict.py`` prints the same reason. Cheap checks come 
 the path itself, then the first bytes against the signature every file of the
 extension's format starts with, so a text file named ``.wav`` is called what it is
 instead of whatever the decoder happens to complain about. Decoder messages lose TF's
-op and device names, which mean nothing to a user.
+op and device names, which mean nothing to a user, and libsndfile's "file does not
+exist" for content it cannot place (its MP3 reader's answer to bytes without an MP3
+frame) becomes ``cannot decode (not a recognised audio format)``: the path checks have
+already found the file. libmpg123's own warning lines on stderr are dropped on the
+main thread (``native_stderr``).
 """
 
 import os
@@ -25,7 +29,7 @@ import numpy as np
 import soundfile
 import tensorflow as tf
 
-from genre_tf.audio import params
+from genre_tf.audio import native_stderr, params
 
 
 class DecodeError(Exception):
@@ -56,6 +60,22 @@ def short_reason(error):
     lines = str(error).strip().splitlines()
     text = _NOISE.sub("", lines[0]).strip().rstrip(".") if lines else ""
     return text[:200] or type(error).__name__
+
+
+# libsndfile's error codes for content it cannot place: SF_ERR_UNRECOGNISED_FORMAT, and
+# SFE_BAD_FILE, whose text "File does not exist or is not a regular file (possibly a
+# pipe?)" its MP3 reader also returns for bytes without an MP3 frame.
+_UNRECOGNISED_FORMAT_CODES = (1, 7)
+UNRECOGNISED_FORMAT = "not a recognised audio format"
+
+
+def _decoder_reason(error):
+    """``short_reason``, except that libsndfile's answers for unknown content, called
+    only once ``_check_path`` has found a readable regular file, say what is true."""
+    if (isinstance(error, soundfile.LibsndfileError)
+            and error.code in _UNRECOGNISED_FORMAT_CODES):
+        return UNRECOGNISED_FORMAT
+    return short_reason(error)
 
 
 def _check_path(path):
@@ -173,7 +193,8 @@ def _content_is_audio(path):
     """Whether libsndfile knows the file's real format from its content (a FLAC named
     .wav); header-less RAW is its guess for anything, so it does not count."""
     try:
-        return soundfile.info(path).format != "RAW"
+        with native_stderr.without_decoder_noise():
+            return soundfile.info(path).format != "RAW"
     except Exception:  # pylint: disable=broad-except
         return False
 
@@ -192,7 +213,8 @@ def _decode_with_tf(path, extension):
 
 
 def _decode_with_soundfile(path):
-    samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    with native_stderr.without_decoder_noise():
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
     return samples, int(rate)
 
 
@@ -236,7 +258,7 @@ def read_waveform(path, sample_rate=params.SAMPLE_RATE):
     except DecodeError:
         raise
     except Exception as error:  # pylint: disable=broad-except
-        raise DecodeError(f"cannot decode ({short_reason(error)})") from None
+        raise DecodeError(f"cannot decode ({_decoder_reason(error)})") from None
     if samples.size == 0:
         raise DecodeError("no audio samples")
     waveform = samples.mean(axis=1) if samples.ndim == 2 else samples

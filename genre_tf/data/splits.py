@@ -149,15 +149,26 @@ def _listed_songs(path, lookup):
     return np.unique(np.asarray(found, dtype=np.int64))
 
 
+def _warn_unlisted(song_ids, parts, split_dir):
+    """Counts the data's songs that no list names in one warning: they are left out."""
+    listed = np.unique(np.concatenate(list(parts.values())))
+    if listed.size < len(song_ids):
+        logging.warning("%s: %d of %d songs of the data are in none of train.txt, "
+                        "valid.txt, test.txt; left out", split_dir,
+                        len(song_ids) - listed.size, len(song_ids))
+
+
 def fixed_split(song_ids, split_dir, labels=None, validation_fraction=0.1, seed=0):
     """The split given by ``train.txt``, ``valid.txt`` and ``test.txt`` in ``split_dir``.
 
     Listed songs are matched by relative path without extension, or by file stem where
     that is unambiguous, so the same lists serve audio and features tables. Listed songs
     missing from the data are counted and reported once (the mini GTZAN set holds only
-    some of the listed songs); data songs in no list are left out. When no valid song is
-    in the data, early stopping uses ``validation_fraction`` of the training songs
-    (stratified by ``labels``, seeded), with a warning.
+    some of the listed songs); data songs in no list are left out, counted in one
+    warning. When no valid song is in the data, early stopping uses
+    ``validation_fraction`` of the training songs (stratified by ``labels``, seeded),
+    with a warning. Whether the training songs cover every class is
+    ``check_trains_every_class``'s question (``make_splits`` asks it).
 
     Raises:
       FileNotFoundError: a list file is missing.
@@ -171,6 +182,7 @@ def fixed_split(song_ids, split_dir, labels=None, validation_fraction=0.1, seed=
         if part != "valid" and not parts[part].size:
             raise ValueError(f"{path}: none of its songs is in the data (matched by "
                              "relative path without extension, or by file name)")
+    _warn_unlisted(song_ids, parts, split_dir)
     if not parts["valid"].size:
         logging.warning("%s: none of its songs is in the data; early stopping uses "
                         "%.0f%% of the training songs instead",
@@ -181,6 +193,55 @@ def fixed_split(song_ids, split_dir, labels=None, validation_fraction=0.1, seed=
     split = Split("fixed", parts["train"], parts["valid"], parts["test"])
     split.check_disjoint()
     return split
+
+
+def _genre_of(song_id):
+    """The genre GTZAN writes into a song's name: its folder (``blues/blues.00012``) or,
+    for a features table's stem (``blues.00012``), the part before the number."""
+    return song_id.split("/")[0] if "/" in song_id else song_id.split(".")[0]
+
+
+def class_names_from_songs(song_ids, labels):
+    """``{label: name}`` for messages, read from the songs' names: a class whose songs
+    all carry one genre name that no other class's songs carry is called by it, any
+    other class ``label k (e.g. <one of its songs>)``. Splits see only label numbers."""
+    labels = np.asarray(labels)
+    genres = np.asarray([_genre_of(song) for song in song_ids], dtype=object)
+    names = {}
+    for label in np.unique(labels):
+        own = set(genres[labels == label])
+        genre = own.pop() if len(own) == 1 else None
+        if genre is None or np.any(genres[labels != label] == genre):
+            genre = f"label {label} (e.g. {song_ids[int(np.argmax(labels == label))]})"
+        names[int(label)] = genre
+    return names
+
+
+def check_trains_every_class(split, song_ids, labels, split_dir):
+    """Raises ValueError, naming the lists and the classes, when the training songs of a
+    fixed split miss a class of the data: the head could never answer it, and every test
+    song of it would count as wrong (the published full-GTZAN lists on a subset of
+    GTZAN train on no blues at all).
+
+    The message says where the missing classes' songs are (``valid.txt``,
+    ``test.txt``, in no list), so the lists can be fixed."""
+    labels = np.asarray(labels)
+    missing = np.setdiff1d(np.unique(labels), labels[split.train])
+    if not missing.size:
+        return
+    names = class_names_from_songs(song_ids, labels)
+    songs = np.flatnonzero(np.isin(labels, missing))
+    held = {f"{part}.txt": int(np.isin(songs, getattr(split, part)).sum())
+            for part in ("valid", "test")}
+    held["no list"] = songs.size - sum(held.values())
+    where = ", ".join(f"{count} in {place}" for place, count in held.items() if count)
+    raise ValueError(
+        f"--split=fixed: the training songs of {os.path.join(split_dir, 'train.txt')} "
+        f"miss {missing.size} of {np.unique(labels).size} classes: "
+        f"{', '.join(names[int(label)] for label in missing)} (their {songs.size} songs: "
+        f"{where}); a head cannot learn "
+        "a class it never trains on: use lists that train every class, or "
+        "--split=shuffle")
 
 
 def final_split(labels, validation_fraction=0.1, seed=0):
@@ -195,8 +256,10 @@ def final_split(labels, validation_fraction=0.1, seed=0):
 def _fixed(config, song_ids, labels, seed):
     if not config.split_dir:
         raise ValueError("--split=fixed needs --split_dir with train/valid/test.txt")
-    return [fixed_split(song_ids, config.split_dir, labels, config.validation_fraction,
-                        seed)]
+    split = fixed_split(song_ids, config.split_dir, labels, config.validation_fraction,
+                        seed)
+    check_trains_every_class(split, song_ids, labels, config.split_dir)
+    return [split]
 
 
 SPLITTERS = {

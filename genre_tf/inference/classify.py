@@ -9,9 +9,10 @@ the window probabilities, so an hour of audio costs the decoded waveform plus on
 of memory, not one model input of an hour. The timeline (the top genre of each window)
 comes from the same windows.
 
-Input shorter than the model's ``min_samples`` is filled by the model's own policy
-(``short_clips``), with a warning naming the file; under ``skip`` it is refused with a
-reason before the model sees it (the model would raise).
+Input shorter than ``Settings.min_seconds`` or silent is refused with a reason
+(``refusals``). Input shorter than the model's ``min_samples`` is filled by the model's
+own policy (``short_clips``), with a warning naming the file; under ``skip`` it is
+refused with a reason before the model sees it (the model would raise).
 """
 
 import dataclasses
@@ -20,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from genre_tf.audio import decode
-from genre_tf.inference import records, windows
+from genre_tf.inference import records, refusals, windows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Settings:
     window_seconds: float = 3.0
     stream_above_seconds: float = 120.0
     batch_windows: int = 16
+    min_seconds: float = 0.5
 
 
 def window_plan(info, settings):
@@ -115,6 +117,9 @@ def classify_decoded(export, path, waveform, settings, warn):
     info = export.info
     n_samples = waveform.shape[0]
     duration = info.seconds(n_samples)
+    refused = refusals.refusal(waveform, info.sample_rate, settings.min_seconds)
+    if refused:
+        return records.Record(path, duration_seconds=duration, error=refused)
     filled = None
     if n_samples < info.min_samples:
         if info.short_clips == "skip":

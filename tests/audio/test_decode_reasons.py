@@ -4,14 +4,27 @@ Training and ``predict.py`` both print them next to a file name, so each must sa
 is wrong in words a user knows, without TF op or device names.
 """
 
+import contextlib
 import os
+import tempfile
+import threading
 
 import numpy as np
 import soundfile
 import tensorflow as tf
 
-from genre_tf.audio import decode
+from genre_tf.audio import decode, native_stderr
 from tests import fixtures
+
+
+@contextlib.contextmanager
+def _descriptor_2(lines):
+    """Appends to ``lines`` the bytes written to file descriptor 2 in the block."""
+    with tempfile.TemporaryFile() as captured:
+        with native_stderr.redirected_descriptor_2(captured):
+            yield
+        captured.seek(0)
+        lines.extend(captured.read().decode("utf-8", "replace").splitlines())
 
 
 class DecodeReasonsTest(tf.test.TestCase):
@@ -82,6 +95,32 @@ class DecodeReasonsTest(tf.test.TestCase):
         self.assertStartsWith(reason, "cannot decode (")
         for internal in ("{{", "function_node", "[Op:", "device:CPU", broken):
             self.assertNotIn(internal, reason)
+
+    def test_random_bytes_named_mp3_are_no_audio_format_not_a_missing_file(self):
+        path = self._write("random.mp3", np.random.default_rng(0).bytes(5000))
+        stderr = []
+        with _descriptor_2(stderr):
+            reason = self._reason(path)
+        # libsndfile says "File does not exist or is not a regular file (possibly a
+        # pipe?)"; the file exists.
+        self.assertEqual(reason, "cannot decode (not a recognised audio format)")
+        self.assertEqual([line for line in stderr if "libmpg123" in line], [])
+
+    def test_only_decoder_noise_is_dropped_and_only_on_the_main_thread(self):
+        noise = b"[src/libmpg123/parse.c:do_readahead():1083] warning: Duh...\n"
+        stderr = []
+        with _descriptor_2(stderr):
+            with native_stderr.without_decoder_noise():
+                os.write(2, noise + b"a real error\n")
+            worker = threading.Thread(target=lambda: self._write_quietly(noise))
+            worker.start()
+            worker.join()
+        self.assertEqual(stderr, ["a real error", noise.decode().strip()])
+
+    @staticmethod
+    def _write_quietly(line):
+        with native_stderr.without_decoder_noise():  # not the main thread: unchanged
+            os.write(2, line)
 
     def test_mislabelled_audio_still_decodes(self):
         y = fixtures.tone(300.0, seconds=0.5)

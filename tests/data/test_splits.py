@@ -133,6 +133,51 @@ class FixedSplitTest(tf.test.TestCase):
             with self.assertRaisesRegex(ValueError, rf"{empty}\.txt: none of its songs"):
                 splits.fixed_split(song_ids, lists, np.zeros(3, int))
 
+    def test_training_songs_missing_a_class_is_an_error_naming_lists_and_classes(self):
+        # The published full-GTZAN lists on a subset: blues only in valid (and one
+        # blues song in no list), jazz only in test.
+        song_ids = [f"{g}/{g}.{k:05d}" for g in GENRES for k in range(4)]
+        labels = np.repeat(np.arange(3), 4)
+        lists = _write_lists(os.path.join(self.get_temp_dir(), "subset"), {
+            "train": ["rock.00000", "rock.00001"],
+            "valid": ["blues.00000", "blues.00001", "blues.00002", "rock.00002"],
+            "test": ["jazz.00000", "jazz.00001", "jazz.00002", "jazz.00003",
+                     "rock.00003"]})
+        run_config = config.SplitConfig(kind="fixed", split_dir=lists)
+        with self.assertRaises(ValueError) as caught:
+            splits.make_splits(run_config, song_ids, labels)
+        self.assertEqual(str(caught.exception), (
+            f"--split=fixed: the training songs of {lists}/train.txt miss 2 of 3 "
+            "classes: blues, jazz (their 8 songs: 3 in valid.txt, 4 in test.txt, 1 in no "
+            "list); a head cannot learn a class it never trains on: use lists that train "
+            "every class, or --split=shuffle"))
+        # The same lists on a features table's stems name the classes the same way.
+        stems = [os.path.basename(song) for song in song_ids]
+        with self.assertRaisesRegex(ValueError, "miss 2 of 3 classes: blues, jazz "):
+            splits.make_splits(run_config, stems, labels)
+
+    def test_songs_in_no_list_are_counted_in_one_warning(self):
+        song_ids = [f"{g}/{g}.{k:05d}" for g in GENRES for k in range(4)]
+        lists = _write_lists(os.path.join(self.get_temp_dir(), "partial"), {
+            "train": [f"{g}.00000" for g in GENRES] + [f"{g}.00001" for g in GENRES],
+            "valid": ["rock.00002"], "test": ["blues.00002", "jazz.00002"]})
+        with self.assertLogs(level="WARNING") as logs:
+            split = splits.make_splits(config.SplitConfig(kind="fixed", split_dir=lists),
+                                       song_ids, np.repeat(np.arange(3), 4))[0]
+        self.assertEqual(len(split.train) + len(split.valid) + len(split.test), 9)
+        self.assertIn(f"{lists}: 3 of 12 songs of the data are in none of train.txt, "
+                      "valid.txt, test.txt; left out", "\n".join(logs.output))
+
+    def test_class_names_come_from_song_names_or_say_the_label(self):
+        self.assertEqual(splits.class_names_from_songs(
+            ["blues/blues.00000", "jazz/a", "jazz/b"], [0, 1, 1]), {0: "blues", 1: "jazz"})
+        self.assertEqual(splits.class_names_from_songs(
+            ["blues.00000", "jazz.00004"], [0, 1]), {0: "blues", 1: "jazz"})
+        # A manifest's folders need not be its classes: no name two classes share.
+        self.assertEqual(splits.class_names_from_songs(
+            ["audio/x1", "audio/x2", "audio/x3", "more/x4"], [0, 0, 1, 1]),
+            {0: "label 0 (e.g. audio/x1)", 1: "label 1 (e.g. audio/x3)"})
+
     def test_audio_ids_match_by_path_and_table_ids_by_unique_stem(self):
         audio = splits.song_lookup(["a/x", "b/x", "c/y", "d/z"])
         self.assertEqual(audio["a/x"], 0)
@@ -164,6 +209,13 @@ class FixedSplitTest(tf.test.TestCase):
                          [38, 51, 4])
         self.assertEqual([stems[i] for i in by_stem.test],
                          ["disco.00001", "hiphop.00000", "pop.00000", "pop.00001"])
+        # ... and train no blues, classical or country: refused before any training.
+        with self.assertRaisesRegex(ValueError, r"train\.txt miss 3 of 10 classes: blues, "
+                                    r"classical, country \(their 30 songs: 29 in "
+                                    r"valid\.txt, 1 in no list\)"):
+            splits.make_splits(config.SplitConfig(kind="fixed",
+                                                  split_dir=fixtures.SPLIT_LISTS),
+                               stems, index.labels)
 
 if __name__ == "__main__":
     tf.test.main()

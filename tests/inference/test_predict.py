@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from genre_tf.audio import decode
 from genre_tf.inference import classify, exit_status, model, run
+from tests import fixtures
 from tests import inference as helpers
 
 
@@ -138,6 +139,47 @@ class PredictTest(tf.test.TestCase):
         self.assertEqual(records[self.short]["filled"], "repeat")
         self.assertEqual(err, f"{self.short}: 1.5 s, shorter than the model's 3.0 s "
                               "window; filled by repeat\n")
+
+    def test_tiny_and_silent_inputs_are_refused_with_reasons_the_rest_answered(self):
+        folder = os.path.join(self.folder, "tiny")
+        lsb = 1.0 / 32768  # one step of 16-bit audio: -90.3 dBFS
+        paths = {name: fixtures.write_audio(os.path.join(folder, name), waveform,
+                                            helpers.SR)
+                 for name, waveform in (
+                     ("one_sample.wav", helpers.tones(("mid", 1.0))[1:2]),
+                     ("tiny_10ms.wav", helpers.tones(("mid", 0.01))),
+                     ("zero_frames.wav", np.zeros(0, np.float32)),
+                     ("silence_5s.wav", np.zeros(5 * helpers.SR, np.float32)),
+                     ("hush.wav", np.resize(np.float32([lsb, -lsb, 0.0]), helpers.SR)),
+                     ("quiet_0p6s.wav", 0.002 * helpers.tones(("mid", 0.6))))}
+        status, records, err = self._records(self.windowed, [folder])
+        self.assertEqual(status, exit_status.INPUT_FAILED)
+        self.assertEqual({os.path.basename(p): r["error"] for p, r in records.items()}, {
+            "one_sample.wav": "too short (1 sample; predict needs at least 0.5 s, "
+                              "--min_seconds)",
+            "tiny_10ms.wav": "too short (0.010 s; predict needs at least 0.5 s, "
+                             "--min_seconds)",
+            "zero_frames.wav": "no audio samples",
+            "silence_5s.wav": "silent (all samples are zero)",
+            "hush.wav": "silent (peak -90.3 dBFS, below -90 dBFS)",
+            "quiet_0p6s.wav": None})
+        for name in ("one_sample.wav", "tiny_10ms.wav", "silence_5s.wav", "hush.wav"):
+            self.assertEqual(records[paths[name]]["genres"], [])
+        self.assertEqual(records[paths["silence_5s.wav"]]["duration_seconds"], 5.0)
+        # -60 dBFS and 0.6 s: quiet and short, but music enough: filled and answered.
+        quiet = records[paths["quiet_0p6s.wav"]]
+        self.assertEqual((quiet["genres"][0]["genre"], quiet["filled"]), ("mid", "repeat"))
+        self.assertGreater(quiet["genres"][0]["probability"], 0.99)
+        self.assertEqual(err.splitlines(), [
+            f"{paths['quiet_0p6s.wav']}: 0.600 s, shorter than the model's 3.0 s window; "
+            "filled by repeat", "5 of 6 inputs failed"])
+        # --min_seconds=0: any length is filled, as before; silence is still refused.
+        _, records, _ = self._records(
+            self.windowed, [paths["tiny_10ms.wav"], paths["silence_5s.wav"]],
+            min_seconds=0.0)
+        self.assertEqual(records[paths["tiny_10ms.wav"]]["filled"], "repeat")
+        self.assertIsNone(records[paths["tiny_10ms.wav"]]["error"])
+        self.assertStartsWith(records[paths["silence_5s.wav"]]["error"], "silent")
 
     def test_demo_model_is_named_once(self):
         _, _, err = self._records(self.whole, [self.songs])

@@ -65,7 +65,7 @@ class PredictUsageTest(_CliTestCase):
         out, _ = self._result("help", 0)
         self.assertIn("Exit status: 0 when every input was classified; 1 when", out)
         for flag in ("saved_model", "format", "top_k", "timeline", "window_seconds",
-                     "stream_above_seconds", "batch_windows"):
+                     "stream_above_seconds", "batch_windows", "min_seconds"):
             self.assertRegex(out, rf"\n  --(\[no\])?{flag}: ")
         self.assertNotIn("--data_dir", out)  # not the training flags
 
