@@ -6,6 +6,7 @@ import sys
 from unittest import mock
 
 import tensorflow as tf
+from absl import logging
 
 from genre_tf import backbones, console
 
@@ -50,6 +51,12 @@ class GuardedTest(tf.test.TestCase):
 
 
 class ProgressTest(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        verbosity = logging.get_verbosity()  # other tests may have lowered it
+        logging.set_verbosity(logging.INFO)
+        self.addCleanup(logging.set_verbosity, verbosity)
 
     def test_a_redirected_stdout_gets_log_lines_not_escapes(self):
         stdout = io.StringIO()  # not a terminal
