@@ -32,12 +32,11 @@ def redirected_descriptor_2(captured):
     runs, then back."""
     sys.stderr.flush()
     saved = os.dup(2)
-    os.dup2(captured.fileno(), 2)
-    try:
+    try:  # entered before the switch: descriptor 2 is restored whatever happens after
+        os.dup2(captured.fileno(), 2)
         yield
     finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
+        os.dup2(saved, 2)  # first: nothing below may leave stderr pointing elsewhere
         os.close(saved)
 
 
@@ -48,7 +47,12 @@ def without_decoder_noise():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    with tempfile.TemporaryFile() as captured:
+    try:
+        captured = tempfile.TemporaryFile()
+    except OSError:  # no writable temporary folder: the noise shows, decoding goes on
+        yield
+        return
+    with captured:
         try:
             with redirected_descriptor_2(captured):
                 yield

@@ -219,17 +219,25 @@ def class_names_from_songs(song_ids, labels):
 
 def check_trains_every_class(split, song_ids, labels, split_dir):
     """Raises ValueError, naming the lists and the classes, when the training songs of a
-    fixed split miss a class of the data: the head could never answer it, and every test
-    song of it would count as wrong (the published full-GTZAN lists on a subset of
-    GTZAN train on no blues at all).
+    fixed split miss a class whose songs are validated or tested: the head could never
+    answer it, and every test song of it would count as wrong (the published
+    full-GTZAN lists on a subset of GTZAN train on no blues at all). A class in no list
+    at all is only warned about.
 
     The message says where the missing classes' songs are (``valid.txt``,
     ``test.txt``, in no list), so the lists can be fixed."""
     labels = np.asarray(labels)
     missing = np.setdiff1d(np.unique(labels), labels[split.train])
+    names = class_names_from_songs(song_ids, labels)
+    # A class no list names at all (an extra genre folder) is never trained or scored:
+    # a warning, as for the other songs in no list.
+    unlisted = np.setdiff1d(missing, labels[np.concatenate([split.valid, split.test])])
+    if unlisted.size:
+        logging.warning("%s: no list names a song of %s; never trained or tested",
+                        split_dir, ", ".join(names[int(label)] for label in unlisted))
+    missing = np.setdiff1d(missing, unlisted)
     if not missing.size:
         return
-    names = class_names_from_songs(song_ids, labels)
     songs = np.flatnonzero(np.isin(labels, missing))
     held = {f"{part}.txt": int(np.isin(songs, getattr(split, part)).sum())
             for part in ("valid", "test")}

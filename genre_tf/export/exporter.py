@@ -38,3 +38,14 @@ def export_run(model, system, examples, run):
                 model, frontend, policy, examples.class_names, run.output_dir,
                 "float16" if run.export.tflite_quantize else None)
     return export_dir
+
+
+def written_files(run, export_dir):
+    """The files whose presence says ``export_run`` finished: the SavedModel's
+    ``model_info.json`` (written last) and ``model.tflite`` where one was written (a
+    failed TFLite conversion only warns)."""
+    files = [os.path.join(export_dir, saved_model.INFO_FILE)]
+    lite = os.path.join(run.output_dir, tflite.TFLITE_FILE)
+    if run.export.tflite and os.path.isfile(lite):
+        files.append(lite)
+    return files

@@ -178,25 +178,31 @@ FINAL_DIR = "final"  # under the run folder: the final fit's backups, logs and r
 def export_final_model(system, examples, run, distribution, heads):
     """Fits the final model on all songs and exports it, unless this run's folder
     already holds that export (``final/result.json`` with the same songs, data and
-    settings, and the SavedModel beside it): a rerun of a finished run is then a no-op.
-    An interrupted final fit resumes from its backup, as a split does."""
+    settings, and every file it lists: the SavedModel's ``model_info.json``, written
+    last, and ``model.tflite`` if one was written): a rerun of a finished run is then a
+    no-op. An interrupted final fit resumes from its backup, as a split does; an
+    interrupted export is done again."""
     split = splits_lib.final_split(examples.song_labels, run.splits.validation_fraction,
                                    run.seed)
     identity = {**_identity(system, examples, split, run),
                 "export": json.loads(json.dumps(dataclasses.asdict(run.export)))}
     cache = split_cache.SplitCache(os.path.join(run.output_dir, FINAL_DIR), identity)
-    saved = os.path.join(run.output_dir, exporter.SAVED_MODEL_DIR)
-    done = cache.finished_result() is not None and os.path.isdir(saved)
+    finished = cache.finished_result()
+    done = finished is not None and all(  # written last: a killed export has none
+        os.path.isfile(path) for path in finished.get("files", [None]))
     if distribution.from_chief(done):
-        logging.info("Final model: already trained and exported (%s)", saved)
+        logging.info("Final model: already trained and exported (%s)",
+                     ", ".join(finished["files"]))
         return
+    if os.path.isfile(cache.result_path):  # an export about to be rewritten is not done
+        os.remove(cache.result_path)
     cache.start()
     logging.info("Final model: %s", training_songs_phrase(split, run.training))
     model = train_split(system, examples, split, run.training, cache.work_dir, run.seed,
                         distribution, heads)
     export_dir = exporter.export_run(model, system, examples, run)  # every worker
     if distribution.is_chief:
-        cache.finish({"saved_model": export_dir})
+        cache.finish({"files": exporter.written_files(run, export_dir)})
 
 
 def for_this_worker(run, distribution):

@@ -258,7 +258,10 @@ def compile_model(model, config, steps_per_execution=1, steps_per_pass=None):
     over the training data (None: unknown)."""
     rate = LR_SCHEDULES[config.lr_schedule].learning_rate(config, steps_per_pass)
     model.compile(optimizer=keras.optimizers.Adam(rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  loss="sparse_categorical_crossentropy",
+                  # Weighted: the padding rows of ``padded_full_batch`` (weight 0) must
+                  # not count; without weights the same numbers, under the same name.
+                  weighted_metrics=["accuracy"],
                   steps_per_execution=steps_per_execution,
                   jit_compile=config.jit_compile)
     return model

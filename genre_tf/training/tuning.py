@@ -126,9 +126,10 @@ class SystemHyperModel(keras_tuner.HyperModel):
         model = copy.copy(self.system).with_head(head).build_model(self.examples,
                                                                    train_songs)
         # A constant rate, the one searched: a trial's fit runs no schedule callback,
-        # and a cosine schedule would end at the flags' epochs, not the trial's.
+        # and a cosine schedule would end at the flags' epochs, not the trial's. No
+        # XLA: every trial and inner split is a new model, so it would compile each.
         return trainer.compile_model(model, dataclasses.replace(
-            self.config, learning_rate=rate, lr_schedule="step"))
+            self.config, learning_rate=rate, lr_schedule="step", jit_compile=False))
 
 
 class InnerSplitSearch:

@@ -168,6 +168,18 @@ class FixedSplitTest(tf.test.TestCase):
         self.assertIn(f"{lists}: 3 of 12 songs of the data are in none of train.txt, "
                       "valid.txt, test.txt; left out", "\n".join(logs.output))
 
+    def test_a_class_in_no_list_is_a_warning_not_an_error(self):
+        song_ids = [f"{g}/{g}.{k:05d}" for g in GENRES for k in range(4)]
+        lists = _write_lists(os.path.join(self.get_temp_dir(), "extra_genre"), {
+            "train": ["blues.00000", "blues.00001", "rock.00000", "rock.00001"],
+            "valid": ["rock.00002"], "test": ["blues.00002", "rock.00003"]})
+        with self.assertLogs(level="WARNING") as logs:
+            split = splits.make_splits(config.SplitConfig(kind="fixed", split_dir=lists),
+                                       song_ids, np.repeat(np.arange(3), 4))[0]
+        self.assertLen(split.train, 4)
+        self.assertIn("no list names a song of jazz; never trained or tested",
+                      "\n".join(logs.output))
+
     def test_class_names_come_from_song_names_or_say_the_label(self):
         self.assertEqual(splits.class_names_from_songs(
             ["blues/blues.00000", "jazz/a", "jazz/b"], [0, 1, 1]), {0: "blues", 1: "jazz"})

@@ -73,6 +73,14 @@ class FinalModelReuseTest(RunTestCase):
         self.assertTrue(any("already trained and exported" in line
                             for line in logs.output))
         self.assertEqual(os.path.getmtime(saved), written)
+        # An export killed before its last file: done again, not reused.
+        os.remove(os.path.join(run.output_dir, "saved_model", "model_info.json"))
+        with self.assertLogs(level="INFO") as logs:
+            experiment.export_final_model(self.system, rows, run,
+                                          distribute.Distribution(), None)
+        self.assertFalse(any("already trained" in line for line in logs.output))
+        self.assertTrue(os.path.isfile(os.path.join(run.output_dir, "saved_model",
+                                                    "model_info.json")))
         # Other data (or settings) under the same folder: trained and exported again.
         with self.assertLogs(level="INFO") as logs:
             experiment.export_final_model(self.system, fixtures.two_class_rows(3.0), run,
