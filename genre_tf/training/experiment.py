@@ -190,9 +190,9 @@ def export_final_model(system, examples, run, distribution, heads):
     finished = cache.finished_result()
     done = finished is not None and all(  # written last: a killed export has none
         os.path.isfile(path) for path in finished.get("files", [None]))
-    if distribution.from_chief(done):
-        logging.info("Final model: already trained and exported (%s)",
-                     ", ".join(finished["files"]))
+    if distribution.from_chief(done):  # another worker's own folder holds nothing
+        logging.info("Final model: already trained and exported%s",
+                     f" ({', '.join(finished['files'])})" if done else " by the chief")
         return
     if os.path.isfile(cache.result_path):  # an export about to be rewritten is not done
         os.remove(cache.result_path)

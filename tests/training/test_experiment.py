@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -87,6 +88,17 @@ class FinalModelReuseTest(RunTestCase):
                                           distribute.Distribution(), None)
         self.assertFalse(any("already trained" in line for line in logs.output))
         self.assertTrue(os.path.isfile(saved))
+
+    def test_a_worker_follows_the_chiefs_finished_export(self):
+        """Another worker writes in a folder of its own, empty on a rerun: the chief's
+        answer decides, and the worker does not read a result it does not have."""
+        worker = mock.Mock(is_chief=False)
+        worker.from_chief.return_value = 1  # the chief's export is done
+        with self.assertLogs(level="INFO") as logs:
+            experiment.export_final_model(self.system, fixtures.two_class_rows(0.0),
+                                          self.run, worker, None)
+        self.assertIn("already trained and exported by the chief", "\n".join(logs.output))
+        worker.from_chief.assert_called_once_with(False)
 
 
 if __name__ == "__main__":
