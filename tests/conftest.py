@@ -1,4 +1,5 @@
-"""Collection: TensorFlow's ``test_session`` is not a test; files of slow tests first.
+"""Collection: TensorFlow's ``test_session`` is not a test; files of slow tests first;
+a numba cache per test process.
 
 Every ``tf.test.TestCase`` inherits ``test_session``, a deprecated context manager whose
 name starts with ``test``: pytest collects it once per class and TensorFlow skips it
@@ -14,6 +15,25 @@ started last, as plain collection order put them (``tests/test_*.py`` after the
 folders), one process was left running them alone for minutes at the end. Longest
 first keeps both busy to the end. Within a file the order is unchanged.
 """
+
+import getpass
+import os
+import tempfile
+
+
+def _numba_cache_per_worker():
+    """librosa's numba functions are compiled with ``cache=True`` into librosa's own
+    ``__pycache__``: the two test processes compiling the same function at once wrote
+    one index over the other's cache files, and the next run loaded the wrong machine
+    code and crashed (a segfault in ``librosa.util.localmax``, after a green run). Each
+    pytest process (and the commands its tests start) gets a numba cache of its own,
+    kept between runs. An explicit ``NUMBA_CACHE_DIR`` wins."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(
+        tempfile.gettempdir(), f"genre_tf_numba_{getpass.getuser()}_{worker}"))
+
+
+_numba_cache_per_worker()  # before any test module imports librosa (and numba)
 
 # Where ``tf.test.TestCase.test_session`` is defined; named, not imported, so
 # collection does not need TensorFlow.
