@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import soundfile
+from absl import logging
 
 SR = 22050
 MINI_GTZAN = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "shared",
@@ -97,3 +98,11 @@ def two_class_rows(shift=0.0):
         features, np.arange(n), np.full(n, examples.SONG), np.full(n, -1),
         [f"{'ab'[i // 4]}/{'ab'[i // 4]}.{i:05d}" for i in range(n)], np.arange(n) // 4,
         ["a", "b"])
+
+
+def log_info_during(test_case):
+    """absl logs at INFO until ``test_case`` ends: other tests in the same pytest
+    process may have lowered the verbosity, and ``assertLogs`` would see nothing."""
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity(logging.INFO)
+    test_case.addCleanup(logging.set_verbosity, verbosity)

@@ -6,9 +6,9 @@ import sys
 from unittest import mock
 
 import tensorflow as tf
-from absl import logging
 
 from genre_tf import backbones, console
+from tests import fixtures
 
 
 def _run(main, **kwargs):
@@ -54,9 +54,7 @@ class ProgressTest(tf.test.TestCase):
 
     def setUp(self):
         super().setUp()
-        verbosity = logging.get_verbosity()  # other tests may have lowered it
-        logging.set_verbosity(logging.INFO)
-        self.addCleanup(logging.set_verbosity, verbosity)
+        fixtures.log_info_during(self)
 
     def test_a_redirected_stdout_gets_log_lines_not_escapes(self):
         stdout = io.StringIO()  # not a terminal

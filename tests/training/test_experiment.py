@@ -6,7 +6,6 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
 from genre_tf import config, systems
 from genre_tf.data import splits
@@ -20,9 +19,7 @@ class RunTestCase(tf.test.TestCase):
 
     def setUp(self):
         super().setUp()
-        verbosity = logging.get_verbosity()  # other tests may have lowered it
-        logging.set_verbosity(logging.INFO)
-        self.addCleanup(logging.set_verbosity, verbosity)
+        fixtures.log_info_during(self)
         self.system = systems.System(systems.SystemConfig(
             "mlp", None, heads.DenseHead(hidden_units=(4,))))
         self.run = config.RunConfig(

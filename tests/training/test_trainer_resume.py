@@ -24,6 +24,7 @@ from absl import logging
 
 from genre_tf.data import examples
 from genre_tf.training import backup, trainer
+from tests import fixtures
 
 KILL_EPOCH = 9  # 0-based, as in history.csv; val_loss is past its minimum by then.
 CONFIG = trainer.TrainConfig(learning_rate=0.01, epochs=60, batch_size=16, patience=6,
@@ -218,9 +219,7 @@ class ResumeTest(tf.test.TestCase):
         with open(os.path.join(stale, "state.json"), "w") as handle:
             json.dump({"epoch": 50, "best": 0.0, "best_epoch": 3, "wait": 7,
                        "stopped_epoch": 0, "weights": None}, handle)
-        verbosity = logging.get_verbosity()  # other tests may have lowered it
-        logging.set_verbosity(logging.INFO)
-        self.addCleanup(logging.set_verbosity, verbosity)
+        fixtures.log_info_during(self)
         model, train, valid = _problem()
         with self.assertLogs(level="INFO") as logs:
             logging.info("fit starts")
