@@ -345,15 +345,20 @@ def training_callbacks(config, work_dir, has_validation, resumable=True,
     return callbacks
 
 
+def early_stopping_in(callbacks):
+    """The fit's ``EarlyStopping`` callback, or None."""
+    return next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)),
+                None)
+
+
 def chosen_epochs(callbacks, config):
     """How many epochs the fit with ``callbacks`` kept: up to the best epoch of its
     early stopping (best weights restored), else every epoch of ``config``. Early
     stopping's state survives a resumed fit (``ResumableEarlyStopping``), the History
     of the resumed part does not, so this reads the callback."""
-    for callback in callbacks:
-        if (isinstance(callback, keras.callbacks.EarlyStopping)
-                and callback.best is not None):
-            return int(callback.best_epoch) + 1
+    stopping = early_stopping_in(callbacks)
+    if stopping is not None and stopping.best is not None:
+        return int(stopping.best_epoch) + 1
     return config.epochs
 
 
@@ -480,8 +485,7 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
             shuffle=False,  # Systems shuffle their datasets across songs themselves.
             verbose=keras_verbosity(config))
     history.chosen_epochs = chosen_epochs(callbacks, calls) * passes
-    stopping = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)),
-                    None)
+    stopping = early_stopping_in(callbacks)
     if stopping is not None and stopping.stopped_epoch:
         logging.info("early stopping after pass %d: the weights of pass %d kept",
                      (stopping.stopped_epoch + 1) * passes, history.chosen_epochs)
