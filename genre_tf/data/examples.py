@@ -86,26 +86,50 @@ def shuffled_batches(columns, batch_size, seed):
 
     A ``batch_size`` of at least the row count (full-batch training) gives every pass
     the one batch of all rows in their given order: a step's loss and metrics are means
-    over the batch's rows, the same in any order (to rounding), so the batch is
-    gathered once and cached, not shuffled and gathered per pass (a third of a
-    full-batch musicnn step). Its row count stays unknown to the graph, as a batch's
-    always is: a function traced on it serves every split's row count (a constant
-    batch's fixed shape made Keras trace its training loop twice, seconds each)."""
-    full_batch = batch_size >= len(columns[0])
-    rows = tf.data.Dataset.range(len(columns[0]))
-    if not full_batch:
-        rows = rows.shuffle(max(1, len(columns[0])), seed=seed,
-                            reshuffle_each_iteration=True)
-    batches = _gathered(rows.batch(batch_size), columns)
-    return batches.cache() if full_batch else batches
+    over the batch's rows, the same in any order (to rounding), so the batch is made
+    once and cached, not shuffled and gathered per pass (a third of a full-batch
+    musicnn step): ``one_batch``."""
+    if batch_size >= len(columns[0]):
+        return one_batch(columns)
+    rows = tf.data.Dataset.range(len(columns[0])).shuffle(
+        max(1, len(columns[0])), seed=seed, reshuffle_each_iteration=True)
+    return _gathered(rows.batch(batch_size), columns)
 
 
 def ordered_batches(columns, batch_size):
     """Batches of in-memory ``columns`` in row order, as
     ``from_tensor_slices(columns).batch(batch_size)`` gives them, but gathered by row
     number (rows one by one cost ~90 ms a call on a musicnn split's test rows, more
-    than scoring them)."""
+    than scoring them); ``one_batch`` where one batch holds them all."""
+    if batch_size >= len(columns[0]):
+        return one_batch(columns)
     return _gathered(tf.data.Dataset.range(len(columns[0])).batch(batch_size), columns)
+
+
+def one_batch(columns):
+    """One batch of every row of in-memory ``columns``, batched once and cached.
+
+    Not ``_gathered``: a dataset function that captures the rows made the first call
+    of Keras' training function on every new dataset ~0.2 s slower than the others (a
+    musicnn split of gtzan_mini, 2 cores; 25 passes take ~0.06 s), and tf.data's
+    default graph rewrites, run at every new iterator, serialised the captured rows:
+    50-200 ms more. Not ``from_tensors``: the batch's row count must stay unknown to
+    the graph, as a batch's always is, so that a function traced on it serves every
+    split's row count (a constant batch's fixed shape made Keras trace its training
+    loop twice, seconds each). Slicing and batching the rows once costs ~10-30 ms."""
+    rows = max(1, len(columns[0]))
+    return _unoptimised(tf.data.Dataset.from_tensor_slices(tuple(columns))
+                        .batch(rows).cache())
+
+
+def _unoptimised(dataset):
+    """``dataset`` (one batch of held rows) without tf.data's default graph rewrites:
+    they run at every new iterator and serialise the dataset's graph, its rows
+    included, with nothing to gain on one batch. The option holds for every dataset
+    built on this one (a fit's padding, prefetch, repeat)."""
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return dataset.with_options(options)
 
 
 def _gathered(row_batches, columns):

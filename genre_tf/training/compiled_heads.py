@@ -11,6 +11,11 @@ split's result thus depends on its seed and songs only, not on the splits that r
 before it in the process (a rerun that resumes at split 3 trains it as the first run
 did).
 
+Where ``trainer.fit`` trains only the layers after a head's frozen prefix
+(``frozen_prefix``), the twin is the whole model and the part is compiled once with
+it: every later head of that structure takes the whole twin's variables and trains on
+the twin's part.
+
 Only models whose layers read every state they use from variables are shared
 (``REUSABLE_LAYERS``): Keras' own ``Normalization`` bakes its statistics into the traced
 function as constants (see ``models.standardize``).
@@ -62,30 +67,38 @@ class CompiledHeads:
     for one process's fits."""
 
     def __init__(self):
-        self._twins = {}  # key -> (compiled model, its optimizer's values when new)
+        # key -> (model, the part of it compiled, that part's optimizer values when new)
+        self._twins = {}
 
-    def compiled(self, model, config, steps_per_execution, steps_per_pass=None):
-        """A compiled model holding ``model``'s variables: ``model`` itself compiled
-        (the first of its kind, or one that cannot be shared), or the earlier twin."""
+    def compiled(self, model, config, steps_per_execution, steps_per_pass=None,
+                 part=None):
+        """``(model, fitted)``: a model holding ``model``'s variables (``model`` itself,
+        the first of its kind or one that cannot be shared, or the earlier twin), and
+        the model to fit: that one compiled, or its ``part(model)`` compiled (the layers
+        after a frozen prefix, ``frozen_prefix``; they share the variables)."""
+        whole = part is None
+        part = part or (lambda model: model)
         if not reusable(model):
-            return trainer.compile_model(model, config, steps_per_execution,
-                                         steps_per_pass)
+            return model, trainer.compile_model(part(model), config, steps_per_execution,
+                                                steps_per_pass)
         # What compile_model reads of ``config``: a refit (other epochs, no patience)
         # reuses the early-stopped fit's twin on a step schedule (not on a cosine one,
         # which ends at ``epochs``).
-        key = (structure_key(model), trainer.compile_identity(config, steps_per_pass),
-               steps_per_execution)
+        key = (structure_key(model), None if whole else part,
+               trainer.compile_identity(config, steps_per_pass), steps_per_execution)
         if key not in self._twins:
-            trainer.compile_model(model, config, steps_per_execution, steps_per_pass)
-            model.optimizer.build(model.trainable_variables)
-            self._twins[key] = (model, [v.numpy() for v in model.optimizer.variables])
-            return model
-        twin, optimizer_values = self._twins[key]
+            fitted = trainer.compile_model(part(model), config, steps_per_execution,
+                                           steps_per_pass)
+            fitted.optimizer.build(fitted.trainable_variables)
+            self._twins[key] = (model, fitted,
+                                [v.numpy() for v in fitted.optimizer.variables])
+            return model, fitted
+        twin, fitted, optimizer_values = self._twins[key]
         for target, source in zip(twin.variables, model.variables, strict=True):
             target.assign(source)
-        for variable, value in zip(twin.optimizer.variables, optimizer_values,
+        for variable, value in zip(fitted.optimizer.variables, optimizer_values,
                                    strict=True):
             variable.assign(value)
-        twin._initial_epoch = None  # pylint: disable=protected-access  (set by a resume)
-        twin.stop_training = False
-        return twin
+        fitted._initial_epoch = None  # pylint: disable=protected-access  (set by a resume)
+        fitted.stop_training = False
+        return twin, fitted

@@ -18,7 +18,6 @@ import json
 import os
 import time
 
-import keras
 import numpy as np
 from absl import logging
 
@@ -28,8 +27,8 @@ from genre_tf.data import examples as examples_lib
 from genre_tf.data import splits as splits_lib
 from genre_tf.evaluation import evaluate, report, run_report
 from genre_tf.export import exporter
-from genre_tf.training import (compiled_heads, distribute, run_folder, split_cache,
-                               trainer)
+from genre_tf.training import (compiled_heads, distribute, run_folder, seeding,
+                               split_cache, trainer)
 
 
 def build_examples(system, data_config):
@@ -60,7 +59,7 @@ def fit_head(system, examples, train_songs, valid_songs, config, work_dir, seed,
     """Seeds, builds and fits one head on ``train_songs`` (its standardisation adapted
     to them; early stopping on ``valid_songs`` if any); returns the Keras History."""
     distribution = distribution or distribute.Distribution()
-    keras.utils.set_random_seed(seed)
+    seeding.seed_fit(seed)
     with distribution.scope():  # the head's variables, its standardisation's included
         model = system.build_model(examples, train_songs)
     valid = (examples.validation_dataset(valid_songs, config.batch_size)
@@ -252,6 +251,7 @@ def run_experiment(run, folder=None, distribution=None):
     folder.confirm_data(digest, examples.song_digests(np.arange(len(examples.song_ids))))
     splits = splits_lib.make_splits(run.splits, examples.song_ids, examples.song_labels,
                                     run.seed)
+    seeding.seed_run(run.seed)
     logging.info("%d songs in %d classes; %d splits", len(examples.song_ids),
                  len(examples.class_names), len(splits))
     # One worker: every fit below shares one compiled model and its traced functions.

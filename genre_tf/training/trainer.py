@@ -22,7 +22,8 @@ from absl import logging
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer import event_file_writer
 
-from genre_tf.training import backup, distribute, early_stopping, validation
+from genre_tf.training import (backup, distribute, early_stopping, frozen_prefix,
+                               validation)
 
 BACKUP_DIR = "backup"
 EARLY_STOPPING_DIR = "early_stopping"
@@ -249,10 +250,12 @@ def compile_model(model, config, steps_per_execution=1, steps_per_pass=None):
     XLA only where ``config.jit_compile`` asks: Keras 3 compiles every new model with
     it by default, which cost ~1-1.5 s per fit and gained nothing on heads trained in
     small batches (every split, final fit and tuning trial builds a new model). A
-    full-batch linear head on a musicnn split's rows (~1100 x 1506) is the exception:
-    its step is three passes over the rows (standardise, logits, the kernel's gradient
-    from the transposed rows), which XLA fuses into two, ~2x faster, for one compile
-    per batch shape (~0.2-0.5 s; ``fit`` pads a full batch to few shapes,
+    full-batch linear head on a musicnn split's rows (~1100 x 1506) was the exception
+    while its step standardised the rows (three passes over them, which XLA fused into
+    two, ~2x faster); since the standardisation is computed once per fit
+    (``frozen_prefix``) a step is the logits and the kernel's gradient, and XLA gains
+    little (bench/heads.py at stop 20: the head phase within noise either way), for
+    one compile per batch shape (~0.2-0.5 s; ``fit`` pads a full batch to few shapes,
     ``padded_full_batch``, and ``compiled_heads`` keeps the compiled step).
     ``steps_per_execution``: see ``epoch_steps``; ``steps_per_pass``: batches in a pass
     over the training data (None: unknown)."""
@@ -444,6 +447,11 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     (``chosen_epochs``: the best epoch's under early stopping; a Keras epoch is
     ``config.epochs_per_call`` passes, ``passes_per_call``).
 
+    Where ``model`` starts with a frozen prefix (its standardisation) and trains on one
+    batch held in memory, the prefix is applied to the batch once and the layers after
+    it are compiled and fitted (``frozen_prefix``); the History's ``model`` is still
+    the whole model.
+
     Args:
       model: an uncompiled Keras model, built in ``distribution``'s scope.
       train_dataset: batched ``(inputs, label)`` tf.data.Dataset, shuffled by the system;
@@ -460,6 +468,13 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     os.makedirs(work_dir, exist_ok=True)
     rows = (validation.held_rows(valid_dataset)
             if valid_dataset is not None and distribution.num_workers == 1 else None)
+    part = (frozen_prefix.trained_part
+            if frozen_prefix.applies(model, train_dataset, rows, valid_dataset, distribution)
+            else None)
+    if part is not None:  # the prefix computed once, by the model's own layers
+        split = frozen_prefix.split_of(model)
+        train_dataset = frozen_prefix.prefixed(train_dataset, split)
+        rows = frozen_prefix.prefixed_rows(rows, split)
     if pads_full_batch(model, train_dataset, config, distribution):
         train_dataset = padded_full_batch(train_dataset)
     data = distribution.fit_data(train_dataset, None if rows is not None else valid_dataset)
@@ -473,17 +488,21 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
                                           data["steps_per_epoch"])
     steps = epoch_steps(distribution, data.get("steps_per_epoch"))
     with distribution.scope():  # the optimizer's variables are the strategy's too
-        model = (compile_model(model, config, steps, steps_per_pass) if heads is None
-                 else heads.compiled(model, config, steps, steps_per_pass))
+        if heads is None:
+            fitted = compile_model(part(model) if part is not None else model, config,
+                                   steps, steps_per_pass)
+        else:
+            model, fitted = heads.compiled(model, config, steps, steps_per_pass, part)
     callbacks = training_callbacks(calls, work_dir, valid_dataset is not None,
                                    distribution.resumable, passes)
     if rows is not None:  # first: every other callback reads its val_* logs
         callbacks.insert(0, validation.BatchValidation(rows))
-    with distribution.fit_context(model):
-        history = model.fit(
+    with distribution.fit_context(fitted):
+        history = fitted.fit(
             **data, epochs=calls.epochs, callbacks=callbacks,
             shuffle=False,  # Systems shuffle their datasets across songs themselves.
             verbose=keras_verbosity(config))
+    history.set_model(model)  # the whole model (``fitted`` may be its part)
     history.chosen_epochs = chosen_epochs(callbacks, calls) * passes
     stopping = early_stopping_in(callbacks)
     if stopping is not None and stopping.stopped_epoch:

@@ -235,12 +235,17 @@ class ShuffledBatchesTest(tf.test.TestCase):
 
     def test_a_batch_of_every_row_is_one_batch_in_row_order_of_unknown_length(self):
         columns = (np.arange(30, dtype=np.float32).reshape(10, 3), np.arange(10) % 4)
-        full = examples.shuffled_batches(columns, 10, seed=5)
-        self.assertEqual(int(full.cardinality()), 1)
-        self.assertEqual(full.element_spec[0].shape.as_list(), [None, 3])
-        for x, y in full.repeat(2):
-            self.assertAllEqual(x, columns[0])
-            self.assertAllEqual(y, columns[1])
+        for name, full in (("shuffled", examples.shuffled_batches(columns, 10, seed=5)),
+                           ("ordered", examples.ordered_batches(columns, 64))):
+            with self.subTest(name):
+                self.assertEqual(int(full.cardinality()), 1)
+                self.assertEqual(full.element_spec[0].shape.as_list(), [None, 3])
+                for x, y in full.repeat(2):
+                    self.assertAllEqual(x, columns[0])
+                    self.assertAllEqual(y, columns[1])
+                # No graph rewrite per iterator (it serialised the rows every time).
+                self.assertFalse(full.prefetch(1).options()
+                                 .experimental_optimization.apply_default_optimizations)
 
 
 class StoredEdgeCasesTest(_CompiledOnceTestCase):

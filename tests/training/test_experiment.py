@@ -10,7 +10,7 @@ import tensorflow as tf
 from genre_tf import config, systems
 from genre_tf.data import splits
 from genre_tf.models import heads
-from genre_tf.training import distribute, experiment, trainer
+from genre_tf.training import compiled_heads, distribute, experiment, trainer
 from tests import fixtures
 
 
@@ -96,6 +96,32 @@ class FinalModelReuseTest(RunTestCase):
                                           self.run, worker, None)
         self.assertIn("already trained and exported by the chief", "\n".join(logs.output))
         worker.from_chief.assert_called_once_with(False)
+
+
+class SplitIndependenceTest(RunTestCase):
+    """A split trains the same whatever ran before it in the process: each fit seeds
+    Python and NumPy, not TensorFlow (``training.seeding``), and nothing it draws may
+    depend on the random state earlier fits left (minibatch shuffles, dropout)."""
+
+    def test_a_split_trains_the_same_after_another_split(self):
+        rows = fixtures.two_class_rows(0.0)
+        x = rows.features
+        other = splits.Split("split_1", np.asarray([0, 2, 4, 6]), np.asarray([], np.int64),
+                             np.asarray([1, 5]))
+        training = dataclasses.replace(self.run.training, epochs=3)
+        work = self.get_temp_dir()
+
+        def fitted(split, seed, folder, heads):
+            model = experiment.train_split(self.system, rows, split, training,
+                                           os.path.join(work, folder), seed, heads=heads)
+            return model.predict(x, verbose=0)
+
+        alone = fitted(self.split, 4, "alone", compiled_heads.CompiledHeads())
+        heads = compiled_heads.CompiledHeads()
+        another_seed = fitted(other, 9, "other", heads)
+        after = fitted(self.split, 4, "after", heads)
+        self.assertAllClose(after, alone, atol=1e-6)
+        self.assertNotAllClose(another_seed, alone, atol=1e-3)
 
 
 if __name__ == "__main__":
