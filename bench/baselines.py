@@ -55,7 +55,7 @@ from genre_tf import flags as project_flags
 from genre_tf.data import examples as examples_lib
 from genre_tf.data import splits as splits_lib
 from genre_tf.evaluation import metrics, report
-from genre_tf.training import experiment
+from genre_tf.training import experiment, seeding
 
 flags.adopt_module_key_flags(project_flags)
 flags.DEFINE_string("metrics", None,
@@ -345,6 +345,7 @@ def main(argv):
         folder.confirm_data(examples.data_digest(np.arange(len(examples.song_ids))))
     splits = splits_lib.make_splits(run.splits, examples.song_ids, examples.song_labels,
                                     run.seed)
+    seeding.seed_run(run.seed)  # as train.py's run (experiment.run_experiment)
     head = head_from_metrics(FLAGS.metrics, run, splits) if FLAGS.metrics else None
     extracted = time.time()
     split_rows, seconds = score_splits(run, system, examples, splits,

@@ -37,7 +37,7 @@ from absl import app, flags
 import baselines as baselines_lib
 from genre_tf import cli, systems
 from genre_tf.data import splits as splits_lib
-from genre_tf.training import compiled_heads, experiment, tuning
+from genre_tf.training import compiled_heads, experiment, seeding, tuning
 
 flags.DEFINE_string("candidates", "[{}]",
                     "JSON list of candidates: TrainConfig and head fields to replace.")
@@ -126,6 +126,7 @@ def main(argv):
     print(f"{len(folds)} inner folds of {FLAGS.outer_splits} outer split(s)' "
           "train+valid songs (train/valid/scored): "
           + ", ".join(f"{len(f.train)}/{len(f.valid)}/{len(f.test)}" for f in folds))
+    seeding.seed_run(run.seed)  # as train.py's run (experiment.run_experiment)
     heads = compiled_heads.CompiledHeads()
     with tempfile.TemporaryDirectory() as work_dir:
         for k, candidate in enumerate(json.loads(FLAGS.candidates)):
