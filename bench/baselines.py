@@ -344,7 +344,7 @@ def main(argv):
     if folder is not None:
         folder.confirm_data(examples.data_digest(np.arange(len(examples.song_ids))))
     splits = splits_lib.make_splits(run.splits, examples.song_ids, examples.song_labels,
-                                    run.seed)
+                                    run.seed, examples.class_names)
     seeding.seed_run(run.seed)  # as train.py's run (experiment.run_experiment)
     head = head_from_metrics(FLAGS.metrics, run, splits) if FLAGS.metrics else None
     extracted = time.time()

@@ -195,40 +195,20 @@ def fixed_split(song_ids, split_dir, labels=None, validation_fraction=0.1, seed=
     return split
 
 
-def _genre_of(song_id):
-    """The genre GTZAN writes into a song's name: its folder (``blues/blues.00012``) or,
-    for a features table's stem (``blues.00012``), the part before the number."""
-    return song_id.split("/")[0] if "/" in song_id else song_id.split(".")[0]
-
-
-def class_names_from_songs(song_ids, labels):
-    """``{label: name}`` for messages, read from the songs' names: a class whose songs
-    all carry one genre name that no other class's songs carry is called by it, any
-    other class ``label k (e.g. <one of its songs>)``. Splits see only label numbers."""
-    labels = np.asarray(labels)
-    genres = np.asarray([_genre_of(song) for song in song_ids], dtype=object)
-    names = {}
-    for label in np.unique(labels):
-        own = set(genres[labels == label])
-        genre = own.pop() if len(own) == 1 else None
-        if genre is None or np.any(genres[labels != label] == genre):
-            genre = f"label {label} (e.g. {song_ids[int(np.argmax(labels == label))]})"
-        names[int(label)] = genre
-    return names
-
-
-def check_trains_every_class(split, song_ids, labels, split_dir):
+def check_trains_every_class(split, labels, split_dir, class_names=None):
     """Raises ValueError, naming the lists and the classes, when the training songs of a
     fixed split miss a class whose songs are validated or tested: the head could never
     answer it, and every test song of it would count as wrong (the published
     full-GTZAN lists on a subset of GTZAN train on no blues at all). A class in no list
     at all is only warned about.
 
-    The message says where the missing classes' songs are (``valid.txt``,
-    ``test.txt``, in no list), so the lists can be fixed."""
+    The message names the classes (``class_names[label]``; ``label k`` without them)
+    and says where their songs are (``valid.txt``, ``test.txt``, in no list), so the
+    lists can be fixed."""
     labels = np.asarray(labels)
     missing = np.setdiff1d(np.unique(labels), labels[split.train])
-    names = class_names_from_songs(song_ids, labels)
+    names = {int(label): (class_names[label] if class_names is not None
+                          else f"label {label}") for label in np.unique(labels)}
     # A class no list names at all (an extra genre folder) is never trained or scored:
     # a warning, as for the other songs in no list.
     unlisted = np.setdiff1d(missing, labels[np.concatenate([split.valid, split.test])])
@@ -261,19 +241,19 @@ def final_split(labels, validation_fraction=0.1, seed=0):
     return Split("final", train, valid, np.asarray([], dtype=np.int64))
 
 
-def _fixed(config, song_ids, labels, seed):
+def _fixed(config, song_ids, labels, seed, class_names):
     if not config.split_dir:
         raise ValueError("--split=fixed needs --split_dir with train/valid/test.txt")
     split = fixed_split(song_ids, config.split_dir, labels, config.validation_fraction,
                         seed)
-    check_trains_every_class(split, song_ids, labels, config.split_dir)
+    check_trains_every_class(split, labels, config.split_dir, class_names)
     return [split]
 
 
 SPLITTERS = {
-    "shuffle": lambda c, ids, labels, seed: stratified_shuffle_splits(
+    "shuffle": lambda c, ids, labels, seed, names: stratified_shuffle_splits(
         labels, c.folds, c.test_size, c.validation_fraction, seed),
-    "kfold": lambda c, ids, labels, seed: stratified_kfold(
+    "kfold": lambda c, ids, labels, seed, names: stratified_kfold(
         labels, c.folds, c.validation_fraction, seed),
     "fixed": _fixed,
 }
@@ -291,14 +271,15 @@ def warn_single_song_classes(song_ids, labels):
                         song, label)
 
 
-def make_splits(config, song_ids, labels, seed=0):
-    """The splits a ``SplitConfig`` names (``kind`` in ``SPLITTERS``)."""
+def make_splits(config, song_ids, labels, seed=0, class_names=None):
+    """The splits a ``SplitConfig`` names (``kind`` in ``SPLITTERS``); ``class_names``
+    (by label) name classes in messages."""
     if config.kind not in SPLITTERS:
         raise ValueError(f"unknown split kind {config.kind!r}; use "
                          f"{', '.join(SPLITTERS)}")
     if config.kind != "fixed":
         warn_single_song_classes(song_ids, labels)
-    made = SPLITTERS[config.kind](config, song_ids, labels, seed)
+    made = SPLITTERS[config.kind](config, song_ids, labels, seed, class_names)
     for split in made:
         if not len(split.test):
             # Scoring it would fail deep in evaluation; say why here, before training.

@@ -250,7 +250,7 @@ def run_experiment(run, folder=None, distribution=None):
     distribution.check_same_as_chief(digest, f"data ({run.data.source})")
     folder.confirm_data(digest, examples.song_digests(np.arange(len(examples.song_ids))))
     splits = splits_lib.make_splits(run.splits, examples.song_ids, examples.song_labels,
-                                    run.seed)
+                                    run.seed, examples.class_names)
     seeding.seed_run(run.seed)
     logging.info("%d songs in %d classes; %d splits", len(examples.song_ids),
                  len(examples.class_names), len(splits))

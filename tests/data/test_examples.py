@@ -248,6 +248,29 @@ class ShuffledBatchesTest(tf.test.TestCase):
                                  .experimental_optimization.apply_default_optimizations)
 
 
+class RowDigestTest(tf.test.TestCase):
+
+    def test_a_songs_digest_hashes_its_rows_in_row_order(self):
+        """Rows of interleaved songs: each song's digest is its id, label and rows in
+        row order (the definition run folders recorded), whatever the grouping."""
+        import hashlib  # pylint: disable=import-outside-toplevel
+        rng = np.random.default_rng(0)
+        row_song = rng.integers(0, 7, 60)
+        rows = examples.RowExamples(
+            rng.standard_normal((60, 3)).astype(np.float32), row_song, np.zeros(60),
+            np.full(60, -1), [f"g/s{k}" for k in range(7)], np.arange(7) % 2, ["a", "b"])
+
+        def by_mask(songs):
+            digest = hashlib.sha1()
+            for song in songs:
+                digest.update(f"g/s{song}|{song % 2}|".encode())
+                digest.update(rows.features[row_song == song].tobytes())
+            return digest.hexdigest()
+        self.assertEqual(rows.data_digest(np.arange(7)), by_mask(range(7)))
+        self.assertEqual(rows.data_digest([4, 1]), by_mask([4, 1]))
+        self.assertEqual(rows.song_digests([2])["g/s2"], by_mask([2])[:16])
+
+
 class StoredEdgeCasesTest(_CompiledOnceTestCase):
 
     def test_identical_audio_under_two_names_is_computed_and_stored_once(self):

@@ -145,15 +145,17 @@ class FixedSplitTest(tf.test.TestCase):
                      "rock.00003"]})
         run_config = config.SplitConfig(kind="fixed", split_dir=lists)
         with self.assertRaises(ValueError) as caught:
-            splits.make_splits(run_config, song_ids, labels)
+            splits.make_splits(run_config, song_ids, labels, class_names=GENRES)
         self.assertEqual(str(caught.exception), (
             f"--split=fixed: the training songs of {lists}/train.txt miss 2 of 3 "
             "classes: blues, jazz (their 8 songs: 3 in valid.txt, 4 in test.txt, 1 in no "
             "list); a head cannot learn a class it never trains on: use lists that train "
             "every class, or --split=shuffle"))
-        # The same lists on a features table's stems name the classes the same way.
+        # The same lists on a features table's stems; without class names, labels.
         stems = [os.path.basename(song) for song in song_ids]
         with self.assertRaisesRegex(ValueError, "miss 2 of 3 classes: blues, jazz "):
+            splits.make_splits(run_config, stems, labels, class_names=GENRES)
+        with self.assertRaisesRegex(ValueError, "miss 2 of 3 classes: label 0, label 1 "):
             splits.make_splits(run_config, stems, labels)
 
     def test_songs_in_no_list_are_counted_in_one_warning(self):
@@ -175,20 +177,11 @@ class FixedSplitTest(tf.test.TestCase):
             "valid": ["rock.00002"], "test": ["blues.00002", "rock.00003"]})
         with self.assertLogs(level="WARNING") as logs:
             split = splits.make_splits(config.SplitConfig(kind="fixed", split_dir=lists),
-                                       song_ids, np.repeat(np.arange(3), 4))[0]
+                                       song_ids, np.repeat(np.arange(3), 4),
+                                       class_names=GENRES)[0]
         self.assertLen(split.train, 4)
         self.assertIn("no list names a song of jazz; never trained or tested",
                       "\n".join(logs.output))
-
-    def test_class_names_come_from_song_names_or_say_the_label(self):
-        self.assertEqual(splits.class_names_from_songs(
-            ["blues/blues.00000", "jazz/a", "jazz/b"], [0, 1, 1]), {0: "blues", 1: "jazz"})
-        self.assertEqual(splits.class_names_from_songs(
-            ["blues.00000", "jazz.00004"], [0, 1]), {0: "blues", 1: "jazz"})
-        # A manifest's folders need not be its classes: no name two classes share.
-        self.assertEqual(splits.class_names_from_songs(
-            ["audio/x1", "audio/x2", "audio/x3", "more/x4"], [0, 0, 1, 1]),
-            {0: "label 0 (e.g. audio/x1)", 1: "label 1 (e.g. audio/x3)"})
 
     def test_audio_ids_match_by_path_and_table_ids_by_unique_stem(self):
         audio = splits.song_lookup(["a/x", "b/x", "c/y", "d/z"])
@@ -227,7 +220,7 @@ class FixedSplitTest(tf.test.TestCase):
                                     r"valid\.txt, 1 in no list\)"):
             splits.make_splits(config.SplitConfig(kind="fixed",
                                                   split_dir=fixtures.SPLIT_LISTS),
-                               stems, index.labels)
+                               stems, index.labels, class_names=index.class_names)
 
 if __name__ == "__main__":
     tf.test.main()
