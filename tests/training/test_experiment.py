@@ -98,6 +98,27 @@ class FinalModelReuseTest(RunTestCase):
         worker.from_chief.assert_called_once_with(False)
 
 
+class SplitListsCheckedFirstTest(RunTestCase):
+
+    def test_lists_that_miss_a_class_fail_before_any_extraction(self):
+        root = fixtures.write_tone_genres(os.path.join(self.get_temp_dir(), "tones"),
+                                          per_genre=2)
+        lists = os.path.join(self.get_temp_dir(), "lists")
+        os.makedirs(lists)
+        for part, songs in (("train", "high/high.00000 mid/mid.00000"),
+                            ("valid", "low/low.00000"), ("test", "high/high.00001")):
+            with open(os.path.join(lists, f"{part}.txt"), "w") as handle:
+                handle.write("".join(f"{song}.wav\n" for song in songs.split()))
+        run = dataclasses.replace(
+            self.run, data=config.DataConfig(data_dir=root),
+            splits=config.SplitConfig(kind="fixed", split_dir=lists))
+        with mock.patch.object(experiment, "build_examples",
+                               side_effect=AssertionError("extracted")) as extract:
+            with self.assertRaisesRegex(ValueError, "miss 1 of 3 classes: low "):
+                experiment.run_experiment(run)
+        extract.assert_not_called()
+
+
 class SplitIndependenceTest(RunTestCase):
     """A split trains the same whatever ran before it in the process: each fit seeds
     Python and NumPy, not TensorFlow (``training.seeding``), and nothing it draws may
