@@ -13,7 +13,7 @@ from absl import logging
 from genre_tf import config, systems
 from genre_tf import flags as project_flags
 from genre_tf.audio import synthetic
-from genre_tf.backbones import BackboneConfig
+from genre_tf.backbones import BackboneConfig, hub_backbone
 from genre_tf.data import examples, excerpts, extraction
 from genre_tf.features import spectrograms, statistics
 from genre_tf.flags import FLAGS
@@ -113,6 +113,7 @@ def run_config(run_name_suffix=""):
     """The whole run, from flags. Also quiets warnings that describe how the driver is
     meant to work."""
     quiet_expected_warnings()
+    hub_backbone.download_into(FLAGS.cache_dir)
     system = system_config()
     data = data_config()
     run_name = (FLAGS.run_name or default_run_name(system, data)) + run_name_suffix

@@ -91,7 +91,7 @@ flags.DEFINE_enum("backbone", "MSD_musicnn",
 flags.DEFINE_string("backbone_handle", None,
                     "TF-Hub handle or local SavedModel folder of a hub backbone; default "
                     "the published handle (https://tfhub.dev/google/vggish/1). "
-                    "TFHUB_CACHE_DIR is honoured.")
+                    "Downloads go to TFHUB_CACHE_DIR if set, else under --cache_dir.")
 flags.DEFINE_string("backbone_layer", None,
                     "musicnn embedding: max_pool (default), mean_pool, penultimate, "
                     "taggram, pooled.")

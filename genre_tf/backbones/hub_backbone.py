@@ -2,7 +2,8 @@
 
 ``hub.KerasLayer`` fails under Keras 3 with these versions, so ``HubBackbone`` wraps
 ``hub.load()`` in its own layer. A handle may be a TF-Hub URL (resolved through
-``TFHUB_CACHE_DIR`` when cached, downloaded otherwise), or a local SavedModel folder.
+``TFHUB_CACHE_DIR`` when cached, downloaded otherwise; commands point it under
+``--cache_dir``, ``download_into``), or a local SavedModel folder.
 Any model that maps a 1-D 16 kHz waveform to ``[n, dim]`` embeddings (or to a tuple
 holding them at ``output_index``, as YAMNet's ``(scores, embeddings, spectrogram)``) works.
 
@@ -12,6 +13,7 @@ for a 30 s clip); each window gives one embedding (the mean if the model returns
 """
 
 import collections
+import os
 
 import keras
 import tensorflow as tf
@@ -31,6 +33,22 @@ DEFAULT_HOP_SECONDS = 0.96
 class BackboneUnavailableError(RuntimeError):
     """A backbone's model cannot be loaded (no network, no cache): a setting to change,
     so commands report it in one line and exit 2, as other configuration errors."""
+
+
+TFHUB_CACHE_DIR = "TFHUB_CACHE_DIR"
+HUB_CACHE_FOLDER = "tfhub_modules"  # under --cache_dir
+
+
+def download_into(cache_dir, environ=None):
+    """TF-Hub downloads go to ``<cache_dir>/tfhub_modules`` unless ``TFHUB_CACHE_DIR`` is
+    set (it wins): tensorflow_hub's own default is ``/tmp/tfhub_modules``, which is
+    cleared with /tmp, so a rerun after a reboot downloaded VGGish again while its
+    embeddings sat in ``--cache_dir``. Nothing without a ``cache_dir``. Returns the
+    folder TF-Hub uses, or None where it is tensorflow_hub's default."""
+    environ = os.environ if environ is None else environ
+    if not environ.get(TFHUB_CACHE_DIR) and cache_dir:
+        environ[TFHUB_CACHE_DIR] = os.path.join(cache_dir, HUB_CACHE_FOLDER)
+    return environ.get(TFHUB_CACHE_DIR) or None
 
 
 def load_hub_module(handle):

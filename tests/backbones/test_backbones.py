@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 import keras
 import numpy as np
@@ -99,6 +100,20 @@ class HubBackboneTest(tf.test.TestCase):
                 del os.environ["TFHUB_CACHE_DIR"]
             else:
                 os.environ["TFHUB_CACHE_DIR"] = previous
+
+    def test_downloads_go_under_cache_dir_unless_tfhub_cache_dir_is_set(self):
+        cache_dir = os.path.join(self.work, "genre_tf_cache")
+        shutil.copytree(self.model_dir, os.path.join(
+            cache_dir, "tfhub_modules", hashlib.sha1(VGGISH_HANDLE.encode()).hexdigest()))
+        with mock.patch.dict(os.environ):
+            os.environ.pop("TFHUB_CACHE_DIR", None)
+            self.assertEqual(hub_backbone.download_into(cache_dir),
+                             os.path.join(cache_dir, "tfhub_modules"))
+            backbone = backbones.create_backbone(backbones.BackboneConfig("vggish"))
+            self.assertEqual(backbone(tf.ones([16000])).shape, (1, 128))
+            os.environ["TFHUB_CACHE_DIR"] = "/elsewhere"  # the user's setting wins
+            self.assertEqual(hub_backbone.download_into(cache_dir), "/elsewhere")
+        self.assertIsNone(hub_backbone.download_into("", environ={}))
 
     def test_yamnet_style_tuple_output(self):
         path = save_stand_in(os.path.join(self.work, "yamnet_stand_in"), tuple_output=True,
