@@ -46,14 +46,16 @@ def build_examples(system, data_config, index=None):
     return examples
 
 
-def check_split_lists(run, index):
+def check_split_lists(run):
     """``--split=fixed`` on audio: the lists' checks (``splits.make_splits``: a list
     matching no song, training songs that miss a class) on the clips found, before the
     examples are extracted (a minute on gtzan_mini, an hour on GTZAN), so that wrong
     lists fail at once. Quiet: the lists' warnings come once, from the split of the
-    examples (a clip that cannot be decoded drops out there)."""
-    if run.splits.kind != "fixed" or index is None:
-        return
+    examples (a clip that cannot be decoded drops out there). Returns the clips found
+    (for ``build_examples``), None where nothing was checked."""
+    if run.splits.kind != "fixed" or run.data.features_csv:
+        return None
+    index = discovery.discover_clips(run.data.data_dir)
     verbosity = logging.get_verbosity()
     logging.set_verbosity(logging.ERROR)
     try:
@@ -62,6 +64,7 @@ def check_split_lists(run, index):
                                index.class_names)
     finally:
         logging.set_verbosity(verbosity)
+    return index
 
 
 def extract_slice(run):
@@ -264,8 +267,7 @@ def run_experiment(run, folder=None, distribution=None):
     distribution.check_same_as_chief(json.dumps(folder.settings, sort_keys=True),
                                      "settings (flags)")
     system = systems.System(run.system)
-    index = None if run.data.features_csv else discovery.discover_clips(run.data.data_dir)
-    check_split_lists(run, index)
+    index = check_split_lists(run)
     examples = build_examples(system, run.data, index)
     digest = examples.data_digest(np.arange(len(examples.song_ids)))
     distribution.check_same_as_chief(digest, f"data ({run.data.source})")

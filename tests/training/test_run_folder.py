@@ -114,10 +114,10 @@ class ExperimentRunFolderTest(tf.test.TestCase):
         output = os.path.join(self.get_temp_dir(), "experiment")
         build = experiment.build_examples
         try:
-            experiment.build_examples = lambda system, data: fixtures.two_class_rows(0.0)
+            experiment.build_examples = lambda system, data, index=None: fixtures.two_class_rows(0.0)
             experiment.run_experiment(_run(output))
             self.assertTrue(os.path.isfile(os.path.join(output, "split_1", "result.json")))
-            experiment.build_examples = lambda system, data: fixtures.two_class_rows(3.0)
+            experiment.build_examples = lambda system, data, index=None: fixtures.two_class_rows(3.0)
             with self.assertRaisesRegex(run_folder.RunFolderError, "other data"):
                 experiment.run_experiment(_run(output))
             result = experiment.run_experiment(_run(output, overwrite=True))
