@@ -71,7 +71,7 @@ def main(argv):
     system = systems.System(run.system)
     examples = experiment.build_examples(system, tuning.tuning_data(run.data))
     split = splits.make_splits(run.splits, examples.song_ids, examples.song_labels,
-                               run.seed)[0]
+                               run.seed, examples.class_names)[0]
     best = tuning.tune(system, examples, tuning.tuning_songs(split), run.training,
                        tuning_config(), run.output_dir, role, overwrite=run.overwrite)
     if best is None:

@@ -104,9 +104,10 @@ def instrument(clock, fits):
     clock.wrap(exporter, "export_run", "export (SavedModel, TFLite)")
     callbacks = trainer.training_callbacks
 
-    def clocked(config, work_dir, has_validation, resumable=True, passes_per_epoch=1):
+    def clocked(config, work_dir, has_validation, resumable=True, passes_per_epoch=1,
+                **kwargs):
         return callbacks(config, work_dir, has_validation, resumable,
-                         passes_per_epoch) + [EpochClock(fits, passes_per_epoch)]
+                         passes_per_epoch, **kwargs) + [EpochClock(fits, passes_per_epoch)]
     trainer.training_callbacks = clocked
 
 

@@ -65,11 +65,11 @@ def candidate_settings(run, candidate):
             dataclasses.replace(run.training, **training))
 
 
-def validation_folds(run, song_ids, labels, folds, outer_splits=1):
+def validation_folds(run, song_ids, labels, folds, outer_splits=1, class_names=None):
     """Inner folds of the first ``outer_splits`` splits' train+valid songs as
     ``Split``s: train/valid (early stopping) from the other folds, ``test`` the fold
     scored. A song is scored once per outer split whose test songs it is not among."""
-    outer = splits_lib.make_splits(run.splits, song_ids, labels, run.seed)
+    outer = splits_lib.make_splits(run.splits, song_ids, labels, run.seed, class_names)
     if outer_splits > len(outer):
         raise ValueError(f"--outer_splits={outer_splits}: the run has only "
                          f"{len(outer)} splits")
@@ -122,7 +122,7 @@ def main(argv):
     system = systems.System(run.system)
     examples = experiment.build_examples(system, run.data)
     folds = validation_folds(run, examples.song_ids, examples.song_labels,
-                             FLAGS.inner_folds, FLAGS.outer_splits)
+                             FLAGS.inner_folds, FLAGS.outer_splits, examples.class_names)
     print(f"{len(folds)} inner folds of {FLAGS.outer_splits} outer split(s)' "
           "train+valid songs (train/valid/scored): "
           + ", ".join(f"{len(f.train)}/{len(f.valid)}/{len(f.test)}" for f in folds))

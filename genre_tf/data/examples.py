@@ -122,6 +122,14 @@ def one_batch(columns):
                         .batch(rows).cache())
 
 
+def is_one_batch(dataset):
+    """Whether ``dataset`` is one ``(features, label)`` batch (a full batch of held rows,
+    ``one_batch``; its size known): a fit may then precompute or pad it once."""
+    spec = dataset.element_spec
+    return (int(dataset.cardinality()) == 1 and isinstance(spec, tuple) and len(spec) == 2
+            and isinstance(spec[0], tf.TensorSpec))
+
+
 def _unoptimised(dataset):
     """``dataset`` (one batch of held rows) without tf.data's default graph rewrites:
     they run at every new iterator and serialise the dataset's graph, its rows

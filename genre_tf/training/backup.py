@@ -62,19 +62,29 @@ def backed_up_epoch(backup_dir):
         return int(arrays[_EPOCH])
 
 
-def _state_variables(model):
-    """Every variable a resumed fit needs, in an order fixed by the model's structure."""
-    return list(model.variables) + list(model.optimizer.variables)
+def _state_variables(model, optimizer):
+    """Every variable a resumed fit needs, in an order fixed by the model's structure:
+    ``model``'s (the whole model's: ``ArrayBackupAndRestore``) and ``optimizer``'s."""
+    return list(model.variables) + list(optimizer.variables)
 
 
 class ArrayBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` (epoch backups only, on ``schedule``) with the state in one
-    ``.npz``."""
+    ``.npz``.
 
-    def __init__(self, backup_dir, schedule=None):
+    ``state_model``: the whole model when the fit trains a part of it (the layers after
+    a frozen prefix, ``training.frozen_prefix``); its variables are backed up, with the
+    fitted part's optimizer, so the backup is the same whichever part was fitted (a
+    split interrupted under one ``--distribution`` resumes under another)."""
+
+    def __init__(self, backup_dir, schedule=None, state_model=None):
         super().__init__(backup_dir, save_freq="epoch")
         self.backup_path = os.path.join(backup_dir, BACKUP_FILE)
         self.schedule = schedule or BackupSchedule()
+        self.state_model = state_model
+
+    def _variables(self):
+        return _state_variables(self.state_model or self.model, self.model.optimizer)
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
@@ -86,7 +96,7 @@ class ArrayBackupAndRestore(keras.callbacks.BackupAndRestore):
             return
         if not self.model.optimizer.built:  # its variables exist only once built
             self.model.optimizer.build(self.model.trainable_variables)
-        variables = _state_variables(self.model)
+        variables = self._variables()
         with np.load(self.backup_path) as arrays:
             if len(arrays.files) != len(variables) + 1:
                 raise ValueError(f"{self.backup_path} holds {len(arrays.files) - 1} "
@@ -98,6 +108,6 @@ class ArrayBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
-        values = [variable.numpy() for variable in _state_variables(self.model)]
+        values = [variable.numpy() for variable in self._variables()]
         files.write_atomically(self.backup_path, lambda handle: np.savez(
             handle, *values, **{_EPOCH: np.int64(self._current_epoch)}))

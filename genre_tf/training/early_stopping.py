@@ -39,14 +39,18 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     fit has returned (``BackupAndRestore`` has then deleted its backup).
     """
 
-    def __init__(self, state_dir, backup_dir, schedule=None, **kwargs):
+    def __init__(self, state_dir, backup_dir, schedule=None, state_model=None, **kwargs):
         """Args: ``state_dir``, a folder of its own; ``backup_dir``, BackupAndRestore's;
-        ``schedule``, its ``backup.BackupSchedule`` (None: every epoch); ``kwargs``,
+        ``schedule``, its ``backup.BackupSchedule`` (None: every epoch); ``state_model``,
+        the whole model where the fit trains a part of it (``training.frozen_prefix``):
+        the best weights are written as the whole model's, so the state is the same
+        whichever part was fitted (as ``backup.ArrayBackupAndRestore``'s); ``kwargs``,
         those of ``keras.callbacks.EarlyStopping``."""
         super().__init__(**kwargs)
         self.state_dir = state_dir
         self.backup_dir = backup_dir
         self.schedule = schedule
+        self.state_model = state_model
         self._written_weights = None  # the best weights last written to state_dir
 
     def on_train_begin(self, logs=None):
@@ -73,8 +77,9 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         if self.best_weights is not None:
             weights_file = f"{WEIGHTS_PREFIX}{self.best_epoch:05d}.npz"
             if weights_changed:
+                whole = self._as_whole(self.best_weights)
                 files.write_atomically(os.path.join(self.state_dir, weights_file),
-                                  lambda handle: np.savez(handle, *self.best_weights))
+                                       lambda handle: np.savez(handle, *whole))
         state = {"epoch": epoch, "best": None if self.best is None else float(self.best),
                  "best_epoch": self.best_epoch, "wait": self.wait,
                  "stopped_epoch": self.stopped_epoch, "weights": weights_file}
@@ -84,6 +89,23 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             for path in glob.glob(os.path.join(self.state_dir, WEIGHTS_PREFIX + "*")):
                 if os.path.basename(path) != weights_file:
                     os.remove(path)
+
+    def _as_whole(self, weights):
+        """The fitted model's ``weights`` as ``state_model``'s (its other variables, the
+        frozen prefix's, as they are: they do not change during the fit)."""
+        if self.state_model is None or self.state_model is self.model:
+            return weights
+        fitted = {id(variable): value for variable, value in zip(self.model.weights, weights)}
+        return [fitted.get(id(variable), variable.numpy())
+                for variable in self.state_model.weights]
+
+    def _as_fitted(self, weights):
+        """``state_model``'s ``weights`` (``_as_whole``) as the fitted model's."""
+        if self.state_model is None or self.state_model is self.model:
+            return weights
+        whole = {id(variable): value
+                 for variable, value in zip(self.state_model.weights, weights, strict=True)}
+        return [whole[id(variable)] for variable in self.model.weights]
 
     def _load(self):
         """Restores the state written by ``_save``; False where there is none."""
@@ -98,6 +120,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         self.stopped_epoch = state["stopped_epoch"]
         if state["weights"]:
             with np.load(os.path.join(self.state_dir, state["weights"])) as arrays:
-                self.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+                self.best_weights = self._as_fitted(
+                    [arrays[f"arr_{i}"] for i in range(len(arrays.files))])
         self._written_weights = self.best_weights
         return self.best is not None

@@ -79,7 +79,10 @@ CHOSEN_EPOCHS_FILE = "chosen_epochs.json"  # in REFIT_DIR, written before the re
 def fit_head(system, examples, train_songs, valid_songs, config, work_dir, seed,
              distribution=None, heads=None):
     """Seeds, builds and fits one head on ``train_songs`` (its standardisation adapted
-    to them; early stopping on ``valid_songs`` if any); returns the Keras History."""
+    to them; early stopping on ``valid_songs`` if any); returns the Keras History.
+    Seeds Python and NumPy from ``seed``; TensorFlow's global seed is the run's
+    (``seeding.seed_run``, which ``run_experiment`` calls): a caller outside a run sets
+    it first, or minibatch shuffles depend on whoever set it last."""
     distribution = distribution or distribute.Distribution()
     seeding.seed_fit(seed)
     with distribution.scope():  # the head's variables, its standardisation's included

@@ -18,8 +18,8 @@ import dataclasses
 import weakref
 
 import keras
-import tensorflow as tf
 
+from genre_tf.data import examples
 from genre_tf.models import standardize
 
 # Layers that hold no trainable variable and compute the same in training and
@@ -87,10 +87,7 @@ def applies(model, train_dataset, valid_rows, valid_dataset, distribution):
     on the same rows), validation rows held too (or none), and no ``tf.distribute``
     strategy (the prefix's variables are read in the dataset's function)."""
     return (distribution.name == "none" and distribution.num_workers == 1
-            and int(train_dataset.cardinality()) == 1
-            and isinstance(train_dataset.element_spec, tuple)
-            and len(train_dataset.element_spec) == 2
-            and isinstance(train_dataset.element_spec[0], tf.TensorSpec)
+            and examples.is_one_batch(train_dataset)
             and (valid_dataset is None or valid_rows is not None)
             and split_of(model) is not None)
 

@@ -11,10 +11,14 @@ gtzan_mini, 2 cores), a fifth of a split.
 So the run seeds everything once (``seed_run``) and each fit seeds what its model draws
 from (``seed_fit``): Python's ``random`` (where Keras' initializers and ``Dropout``
 take their seeds when given none) and NumPy. Ops that read TensorFlow's global seed
-pair it with their own: a dataset's shuffle with the fit's seed, so its order is the
-fit's whatever ran before it in the process; the spectrogram crops with the id of the
-op in its traced function. Keras' global ``SeedGenerator`` (``keras.random`` calls
-without a seed) is left as the run set it: no layer here draws from it.
+pair it with their own: a dataset's shuffle with the fit's seed, so within a run its
+order is the fit's whatever ran before it in the process (code that fits outside
+``run_experiment``, tests and benches, calls ``seed_run`` first); the spectrogram
+crops (an unseeded ``tf.random.uniform`` in the front end's dataset function) with the
+op's id in its traced function, so every split now draws the crops the run's seed
+gives, where each split drew its own before. Keras' global ``SeedGenerator``
+(``keras.random`` calls without a seed) is left as the run set it: no layer here draws
+from it.
 """
 
 import random

@@ -22,6 +22,7 @@ from absl import logging
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer import event_file_writer
 
+from genre_tf.data import examples
 from genre_tf.training import (backup, distribute, early_stopping, frozen_prefix,
                                validation)
 
@@ -313,9 +314,10 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
 
 
 def training_callbacks(config, work_dir, has_validation, resumable=True,
-                       passes_per_epoch=1):
+                       passes_per_epoch=1, state_model=None):
     """The callbacks every fit uses; ``work_dir`` holds backups, logs and history.
-    ``config`` counts Keras epochs (``in_calls``), each ``passes_per_epoch`` passes.
+    ``config`` counts Keras epochs (``in_calls``), each ``passes_per_epoch`` passes;
+    ``state_model``: the whole model whose part is fitted (its state is backed up).
 
     ``BackupAndRestore`` comes last: at an epoch end that is backed up (every few
     seconds, ``backup.BackupSchedule``) early stopping's state is on disk before the
@@ -341,10 +343,11 @@ def training_callbacks(config, work_dir, has_validation, resumable=True,
                         min_delta=config.min_delta, restore_best_weights=True,
                         verbose=0)  # logged by ``fit``, not printed on stdout
         callbacks.append(early_stopping.ResumableEarlyStopping(
-            os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, schedule, **stopping)
+            os.path.join(work_dir, EARLY_STOPPING_DIR), backup_dir, schedule,
+            state_model, **stopping)
             if resumable else keras.callbacks.EarlyStopping(**stopping))
     if resumable:
-        callbacks.append(backup.ArrayBackupAndRestore(backup_dir, schedule))
+        callbacks.append(backup.ArrayBackupAndRestore(backup_dir, schedule, state_model))
     return callbacks
 
 
@@ -415,10 +418,7 @@ def pads_full_batch(model, train_dataset, config, distribution):
     statistics would see the padding)."""
     layers = model._flatten_layers()  # pylint: disable=protected-access
     return (config.jit_compile and distribution.num_workers == 1
-            and int(train_dataset.cardinality()) == 1
-            and isinstance(train_dataset.element_spec, tuple)
-            and len(train_dataset.element_spec) == 2
-            and isinstance(train_dataset.element_spec[0], tf.TensorSpec)
+            and examples.is_one_batch(train_dataset)
             and not any(isinstance(layer, keras.layers.BatchNormalization)
                         for layer in layers))
 
@@ -450,7 +450,9 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
     Where ``model`` starts with a frozen prefix (its standardisation) and trains on one
     batch held in memory, the prefix is applied to the batch once and the layers after
     it are compiled and fitted (``frozen_prefix``); the History's ``model`` is still
-    the whole model.
+    the whole model, then not compiled itself (it predicts and exports; ``evaluate``
+    and ``optimizer`` are its part's). Backups and early stopping's state hold the
+    whole model's variables either way (``state_model``).
 
     Args:
       model: an uncompiled Keras model, built in ``distribution``'s scope.
@@ -494,7 +496,7 @@ def fit(model, train_dataset, valid_dataset, config, work_dir, distribution=None
         else:
             model, fitted = heads.compiled(model, config, steps, steps_per_pass, part)
     callbacks = training_callbacks(calls, work_dir, valid_dataset is not None,
-                                   distribution.resumable, passes)
+                                   distribution.resumable, passes, state_model=model)
     if rows is not None:  # first: every other callback reads its val_* logs
         callbacks.insert(0, validation.BatchValidation(rows))
     with distribution.fit_context(fitted):

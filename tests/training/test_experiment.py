@@ -10,7 +10,7 @@ import tensorflow as tf
 from genre_tf import config, systems
 from genre_tf.data import splits
 from genre_tf.models import heads
-from genre_tf.training import compiled_heads, distribute, experiment, trainer
+from genre_tf.training import compiled_heads, distribute, experiment, seeding, trainer
 from tests import fixtures
 
 
@@ -20,6 +20,7 @@ class RunTestCase(tf.test.TestCase):
     def setUp(self):
         super().setUp()
         fixtures.log_info_during(self)
+        seeding.seed_run(0)  # as run_experiment (training.seeding)
         self.system = systems.System(systems.SystemConfig(
             "mlp", None, heads.DenseHead(hidden_units=(4,))))
         self.run = config.RunConfig(

@@ -7,6 +7,7 @@ must be those of the whole model fitted pass by pass (forced here by making
 ``applies`` answer False), with dropout, validation and XLA's padding.
 """
 
+import contextlib
 import dataclasses
 import os
 from unittest import mock
@@ -17,7 +18,7 @@ import tensorflow as tf
 
 from genre_tf.data import examples
 from genre_tf.models import mlp, standardize
-from genre_tf.training import compiled_heads, frozen_prefix, trainer
+from genre_tf.training import backup, compiled_heads, frozen_prefix, trainer
 
 CONFIG = trainer.TrainConfig(learning_rate=0.05, epochs=12, batch_size=4096, patience=0,
                              log_every_epochs=0, epochs_per_call=4)
@@ -92,6 +93,38 @@ class FrozenPrefixFitTest(tf.test.TestCase):
         self.assertAllClose(second.model.predict(second_x, verbose=0),
                             alone.model.predict(second_x, verbose=0), atol=1e-5)
 
+    def test_a_fit_interrupted_on_one_path_resumes_on_the_other(self):
+        """Backups and early stopping's best weights hold the whole model's state, so a
+        split interrupted where the prefix path applies resumes where it does not (one
+        worker under another ``--distribution``), and the other way round, to the
+        weights of the uninterrupted fit."""
+        x, y = _rows(5)
+        valid_x, valid_y = _rows(6, n=40)
+        valid = tf.data.Dataset.from_tensor_slices((valid_x, valid_y)).batch(64)
+        config = dataclasses.replace(CONFIG, epochs=16, patience=8, epochs_per_call=2)
+        self.enter_context(mock.patch.object(backup, "BACKUP_SECONDS", 0.0))
+        uninterrupted, _ = _fit(_head(x, 3), x, y,
+                                os.path.join(self.get_temp_dir(), "whole_run"), config, valid)
+        off = mock.patch.object(frozen_prefix, "applies", return_value=False)
+        for name, first, second in (("part then whole", None, off),
+                                    ("whole then part", off, None)):
+            with self.subTest(name):
+                work = os.path.join(self.get_temp_dir(), name.replace(" ", "_"))
+                callbacks = trainer.training_callbacks
+                stop = mock.patch.object(
+                    trainer, "training_callbacks", lambda *a, **k: callbacks(*a, **k) + [
+                        _InterruptAtEpoch(3)])
+                with stop, (first or contextlib.nullcontext()):
+                    with self.assertRaises(KeyboardInterrupt):
+                        _fit(_head(x, 3), x, y, work, config, valid)
+                self.assertEqual(backup.backed_up_epoch(os.path.join(work, "backup")), 3)
+                with second or contextlib.nullcontext():
+                    resumed, _ = _fit(_head(x, 3), x, y, work, config, valid)
+                self.assertEqual(resumed.chosen_epochs, uninterrupted.chosen_epochs)
+                for mine, theirs in zip(resumed.model.variables,
+                                        uninterrupted.model.variables, strict=True):
+                    self.assertAllClose(mine, theirs, rtol=1e-5, atol=1e-6)
+
     def test_minibatches_train_the_whole_model(self):
         x, y = _rows(4)
         with mock.patch.object(frozen_prefix, "prefixed",
@@ -101,6 +134,18 @@ class FrozenPrefixFitTest(tf.test.TestCase):
                                             epochs=2),
                         self.get_temp_dir())
         self.assertEqual(spy.call_count, 0)
+
+
+class _InterruptAtEpoch(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt (Ctrl-C) as ``epoch`` starts."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.interrupt_epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.interrupt_epoch:
+            raise KeyboardInterrupt
 
 
 class SplitOfTest(tf.test.TestCase):

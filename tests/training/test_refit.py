@@ -18,7 +18,7 @@ from genre_tf import systems
 from genre_tf.data import examples as examples_lib
 from genre_tf.data import splits
 from genre_tf.models import heads
-from genre_tf.training import experiment, trainer
+from genre_tf.training import experiment, seeding, trainer
 
 EPOCHS, PATIENCE = 20, 3
 CONFIG = trainer.TrainConfig(learning_rate=0.05, epochs=EPOCHS, batch_size=4,
@@ -50,6 +50,7 @@ class RefitTest(tf.test.TestCase):
 
     def setUp(self):
         super().setUp()
+        seeding.seed_run(0)  # as run_experiment (training.seeding)
         self.system = systems.System(systems.SystemConfig(
             "mlp", None, heads.DenseHead(hidden_units=(4,), dropout=0.0)))
         self.split = splits.Split("split_0", TRAIN, VALID, np.asarray([3, 7]))

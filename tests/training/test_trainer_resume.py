@@ -75,7 +75,7 @@ def fit_in_this_process(work_dir, kill_epoch=None, backup_seconds=0.0):
     model, train, valid = _problem()
     if kill_epoch is not None:
         callbacks = trainer.training_callbacks
-        trainer.training_callbacks = lambda *args: callbacks(*args) + [
+        trainer.training_callbacks = lambda *args, **kwargs: callbacks(*args, **kwargs) + [
             _KillInEpoch(kill_epoch)]
     trainer.fit(model, train, valid, CONFIG, work_dir)
     with open(os.path.join(work_dir, "restored.json"), "w") as handle:
@@ -130,8 +130,8 @@ class ResumeTest(tf.test.TestCase):
 
         work_dir = os.path.join(self.get_temp_dir(), "b")
         callbacks = trainer.training_callbacks
-        with mock.patch.object(trainer, "training_callbacks", lambda *args: callbacks(
-                *args) + [_InterruptInEpoch(5)]):
+        with mock.patch.object(trainer, "training_callbacks", lambda *args, **kw: callbacks(
+                *args, **kw) + [_InterruptInEpoch(5)]):
             model, train = _shuffled_problem()
             with self.assertRaises(KeyboardInterrupt):
                 trainer.fit(model, train, None, config, work_dir)
