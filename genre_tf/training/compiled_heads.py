@@ -88,8 +88,7 @@ class CompiledHeads:
                trainer.compile_identity(config, steps_per_pass), steps_per_execution)
         if key not in self._twins:
             fitted = trainer.compile_model(part(model), config, steps_per_execution,
-                                           steps_per_pass)
-            fitted.optimizer.build(fitted.trainable_variables)
+                                           steps_per_pass)  # its optimizer built
             self._twins[key] = (model, fitted,
                                 [v.numpy() for v in fitted.optimizer.variables])
             return model, fitted

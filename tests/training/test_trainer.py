@@ -69,6 +69,34 @@ def _tiny_problem(seed):
     return data, keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
 
 
+class TracedOnceTest(tf.test.TestCase):
+
+    def test_a_new_model_traces_its_training_step_once(self):
+        """Keras built the compiled metrics inside the first trace, and a tf.function
+        that creates variables is traced again: two traces per compiled model."""
+        from keras.src.backend.tensorflow import trainer as tf_trainer  # pylint: disable=import-outside-toplevel
+        traced = []
+        step = tf_trainer.TensorFlowTrainer.train_step
+
+        def counted(model, data):
+            traced.append(model.name)
+            return step(model, data)
+        for name, config in (("plain", trainer.TrainConfig(epochs=2, batch_size=16,
+                                                           patience=0, log_every_epochs=0)),
+                             ("xla", trainer.TrainConfig(epochs=2, batch_size=16,
+                                                         patience=0, log_every_epochs=0,
+                                                         jit_compile=True))):
+            with self.subTest(name):
+                traced.clear()
+                data, model = _tiny_problem(1)
+                with mock.patch.object(tf_trainer.TensorFlowTrainer, "train_step",
+                                       counted):
+                    history = trainer.fit(model, data.batch(16), None, config,
+                                          os.path.join(self.get_temp_dir(), name))
+                self.assertLen(traced, 1)
+                self.assertLen(history.history["loss"], 2)
+
+
 class KerasOutputTest(tf.test.TestCase):
 
     def test_keras_logging_is_one_short_line_per_epoch(self):
