@@ -24,6 +24,7 @@ fills its input.
 """
 
 import dataclasses
+import functools
 import hashlib
 import os
 
@@ -286,22 +287,21 @@ class RowExamples(ExampleSet):
         """Rows are a function of the audio and every setting, so hashing them (with
         ids and labels) tells changed data from unchanged."""
         digest = hashlib.sha1()
-        starts, order = self._rows_by_song()
+        starts, order = self._rows_by_song
         for song in np.asarray(songs):
             digest.update(f"{self.song_ids[song]}|{self.song_labels[song]}|".encode())
             digest.update(np.ascontiguousarray(
                 self.features[order[starts[song]:starts[song + 1]]]).tobytes())
         return digest.hexdigest()
 
+    @functools.cached_property
     def _rows_by_song(self):
         """``(starts, order)``: song k's rows, in row order, are
         ``order[starts[k]:starts[k + 1]]``. Grouped once: a mask over every row per song
         made the run's per-song digests (``song_digests``) songs x rows work."""
-        if getattr(self, "_grouped", None) is None:
-            order = np.argsort(self.row_song, kind="stable")
-            counts = np.bincount(self.row_song, minlength=len(self.song_ids))
-            self._grouped = (np.concatenate([[0], np.cumsum(counts)]), order)
-        return self._grouped
+        order = np.argsort(self.row_song, kind="stable")
+        counts = np.bincount(self.row_song, minlength=len(self.song_ids))
+        return np.concatenate([[0], np.cumsum(counts)]), order
 
     @property
     def example_shape(self):

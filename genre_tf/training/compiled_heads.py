@@ -76,18 +76,17 @@ class CompiledHeads:
         the first of its kind or one that cannot be shared, or the earlier twin), and
         the model to fit: that one compiled, or its ``part(model)`` compiled (the layers
         after a frozen prefix, ``frozen_prefix``; they share the variables)."""
-        whole = part is None
-        part = part or (lambda model: model)
+        part_of = part or (lambda whole: whole)
         if not reusable(model):
-            return model, trainer.compile_model(part(model), config, steps_per_execution,
-                                                steps_per_pass)
+            return model, trainer.compile_model(part_of(model), config,
+                                                steps_per_execution, steps_per_pass)
         # What compile_model reads of ``config``: a refit (other epochs, no patience)
         # reuses the early-stopped fit's twin on a step schedule (not on a cosine one,
         # which ends at ``epochs``).
-        key = (structure_key(model), None if whole else part,
-               trainer.compile_identity(config, steps_per_pass), steps_per_execution)
+        key = (structure_key(model), part, trainer.compile_identity(config, steps_per_pass),
+               steps_per_execution)
         if key not in self._twins:
-            fitted = trainer.compile_model(part(model), config, steps_per_execution,
+            fitted = trainer.compile_model(part_of(model), config, steps_per_execution,
                                            steps_per_pass)  # its optimizer built
             self._twins[key] = (model, fitted,
                                 [v.numpy() for v in fitted.optimizer.variables])

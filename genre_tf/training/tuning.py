@@ -221,9 +221,9 @@ class OneSplitHyperband(InnerSplitSearch, keras_tuner.Hyperband):
 
     def continue_from(self, model, hp):
         """Loads the earlier trial's weights and its optimizer's state (Adam's moments
-        and step), so the trial goes on training rather than restarting Adam."""
+        and step; the optimizer is built at compile, ``trainer.build_training_variables``),
+        so the trial goes on training rather than restarting Adam."""
         if "tuner/trial_id" in hp.values:
-            model.optimizer.build(model.trainable_variables)
             model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
 
     def keep(self, model, trial):
